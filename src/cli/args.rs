@@ -1,0 +1,251 @@
+//! Command-line arguments (clap derive). Parsing only: meaning is given in
+//! the command modules.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  reelflow --sim avatars                 list avatar looks (the ids videos use) on the simulator
+  reelflow voices --language English     voices of one language, from your HeyGen account
+  reelflow --sim videos create --body video.json --wait
+  reelflow accounts                      configured accounts and where their secrets come from
+  reelflow sim serve --addr 127.0.0.1:8080
+
+Without --sim, commands talk to api.heygen.com with HEYGEN_API_KEY (or the
+account named by --account). Exit codes are listed in the README.";
+
+/// reelflow: HeyGen v3 video pipelines, and the HeyGen API at your fingertips.
+#[derive(Debug, Parser)]
+#[command(name = "reelflow", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Use the built-in HeyGen simulator (no account, no network, no cost)
+    #[arg(long, global = true)]
+    pub sim: bool,
+    /// HeyGen API base URL [default: https://api.heygen.com]
+    #[arg(long, global = true, env = "HEYGEN_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Account to use (see `reelflow accounts`) [default: the config's default_account, else `default`]
+    #[arg(long, global = true, env = "REELFLOW_ACCOUNT", value_name = "NAME")]
+    pub account: Option<String>,
+    /// Machine output: JSON on stdout, JSON error envelope on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show retries and requests on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List avatar looks (their ids go in `avatar_id`), or avatar groups
+    Avatars(AvatarsArgs),
+    /// List voices
+    Voices(VoicesArgs),
+    /// List templates, or show one with its variables
+    Templates(TemplatesArgs),
+    /// Show the current user, billing type and remaining balance
+    Me,
+    /// Create, inspect and list videos
+    #[command(subcommand)]
+    Videos(VideosCommand),
+    /// Show configured accounts and how each authenticates (never the secret)
+    Accounts(AccountsArgs),
+    /// Run the local HeyGen v3 simulator
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// `reelflow avatars`.
+#[derive(Debug, Args)]
+pub struct AvatarsArgs {
+    /// List avatar groups (characters) instead of looks
+    #[arg(long)]
+    pub groups: bool,
+    /// Only looks of this group
+    #[arg(long, value_name = "GROUP_ID", conflicts_with = "groups")]
+    pub group: Option<String>,
+    /// Only looks of this type
+    #[arg(long = "type", value_enum, conflicts_with = "groups")]
+    pub kind: Option<AvatarKindArg>,
+    /// Only public (stock) or private (your own) avatars
+    #[arg(long, value_enum)]
+    pub ownership: Option<OwnershipArg>,
+}
+
+/// Avatar types.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AvatarKindArg {
+    /// HeyGen stock avatars
+    StudioAvatar,
+    /// Trained video avatars
+    DigitalTwin,
+    /// Photo avatars
+    PhotoAvatar,
+}
+
+/// Public or private.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OwnershipArg {
+    /// HeyGen's stock items
+    Public,
+    /// Your own
+    Private,
+}
+
+/// `reelflow voices`.
+#[derive(Debug, Args)]
+pub struct VoicesArgs {
+    /// Only voices of this language, e.g. English
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Only `male` or `female` voices
+    #[arg(long)]
+    pub gender: Option<String>,
+    /// Only public voices or only your private clones [default: both]
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<OwnershipArg>,
+    /// Only voices of this engine, e.g. starfish
+    #[arg(long)]
+    pub engine: Option<String>,
+}
+
+/// Offset paging, as the seed functions take it.
+#[derive(Debug, Clone, Args)]
+pub struct PagingArgs {
+    /// Items to show (1-100)
+    #[arg(long, default_value_t = 10)]
+    pub limit: i64,
+    /// Items to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+    /// Every item, all pages
+    #[arg(long, conflicts_with_all = ["limit", "offset"])]
+    pub all: bool,
+}
+
+/// `reelflow templates`.
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// Show this template with its variables and scenes
+    pub template_id: Option<String>,
+    /// Paging of the list.
+    #[command(flatten)]
+    pub paging: PagingArgs,
+}
+
+/// `reelflow videos …`.
+#[derive(Debug, Subcommand)]
+pub enum VideosCommand {
+    /// Create a video from a JSON body (a v3 body, or the seed's {video_inputs, dimension, test})
+    Create(CreateArgs),
+    /// Show a video's status, URLs and failure details
+    Get {
+        /// Video id
+        video_id: String,
+    },
+    /// List videos, newest first
+    List {
+        /// Paging.
+        #[command(flatten)]
+        paging: PagingArgs,
+    },
+    /// Delete a video (permanent)
+    Delete {
+        /// Video id
+        video_id: String,
+    },
+}
+
+/// `reelflow videos create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// JSON body file, or `-` for stdin
+    #[arg(long, value_name = "FILE")]
+    pub body: PathBuf,
+    /// Wait for the render to finish (exit 6 if it is still rendering at --timeout)
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits
+    #[arg(long, default_value = "20m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Validate against HeyGen's rules and your catalog, create nothing (v3 has no test mode)
+    #[arg(long, alias = "test")]
+    pub dry_run: bool,
+    /// Idempotency-Key to send [default: a fresh one per invocation]
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+}
+
+/// `reelflow accounts`.
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Also call /v3/users/me with each account to check its credential
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `reelflow sim …`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulator until Ctrl-C
+    Serve(ServeArgs),
+}
+
+/// `reelflow sim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback recommended)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Render time per video, seconds
+    #[arg(long, default_value_t = 30.0)]
+    pub render_secs: f64,
+    /// Spread of render times (0.2 = ±20%)
+    #[arg(long, default_value_t = 0.0)]
+    pub render_jitter: f64,
+    /// Render jobs in flight per key before 429 (HeyGen pay-as-you-go: 10)
+    #[arg(long, default_value_t = 10)]
+    pub max_jobs: usize,
+    /// Share of renders that fail with rendering_failed
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of API requests answered 503
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Share of API requests answered 200 with an error body
+    #[arg(long, default_value_t = 0.0)]
+    pub error_body_rate: f64,
+    /// Share of API requests whose connection is dropped
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Share of API requests answered slowly
+    #[arg(long, default_value_t = 0.0)]
+    pub slow_rate: f64,
+    /// How slow a slow answer is, ms
+    #[arg(long, default_value_t = 5000)]
+    pub slow_ms: u64,
+    /// Starting wallet of every API key, USD
+    #[arg(long, default_value_t = 100.0)]
+    pub balance_usd: f64,
+    /// Lifetime of presigned media URLs, seconds
+    #[arg(long, default_value_t = 604_800.0)]
+    pub url_ttl_secs: f64,
+    /// Seed of every random choice
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}

@@ -1,0 +1,108 @@
+//! What every command needs: accounts, clients, and the in-process
+//! simulator when `--sim` is given.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::args::GlobalArgs;
+use super::failure::Failure;
+use crate::accounts::{Accounts, Env, normalize_name};
+use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
+use crate::sim::{SimConfig, Simulator};
+
+/// Resolved global options and shared resources.
+pub struct Context {
+    /// The global flags.
+    pub global: GlobalArgs,
+    accounts: Accounts,
+    sim: Option<Simulator>,
+}
+
+impl Context {
+    /// Loads accounts; starts the simulator for `--sim`.
+    pub async fn new(global: GlobalArgs) -> Result<Context, Failure> {
+        let env = Env::from_process();
+        let path = Accounts::default_config_path(&env);
+        let accounts = Accounts::load(env.clone(), path)?;
+        let sim = if global.sim {
+            let config = sim_config_from_env(&env)?;
+            let sim = Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            if global.verbose {
+                super::output::note(format!("simulator listening on {}", sim.base_url()));
+            }
+            Some(sim)
+        } else {
+            None
+        };
+        Ok(Context { global, accounts, sim })
+    }
+
+    /// Configured accounts.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The simulator, under `--sim`.
+    pub fn sim(&self) -> Option<&Simulator> {
+        self.sim.as_ref()
+    }
+
+    /// The account name to use: `explicit` (a manifest's), else `--account`,
+    /// else the configured default.
+    pub fn account_name(&self, explicit: Option<&str>) -> Result<String, Failure> {
+        let name =
+            explicit.or(self.global.account.as_deref()).unwrap_or(self.accounts.default_name());
+        Ok(normalize_name(name)?)
+    }
+
+    /// A client for an account. Under `--sim` every account name works and
+    /// is its own simulated account; no secret is read.
+    pub fn client(&self, explicit: Option<&str>) -> Result<Client, Failure> {
+        let name = self.account_name(explicit)?;
+        let (base, credential) = match &self.sim {
+            Some(sim) => (sim.base_url(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
+            None => {
+                let account = self.accounts.resolve(Some(&name))?;
+                let base = self
+                    .global
+                    .base_url
+                    .clone()
+                    .or(account.base_url)
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+                (base, account.credential)
+            }
+        };
+        let mut config = ClientConfig::new(base, credential);
+        if self.global.verbose {
+            config.observer = Some(Arc::new(|n: &crate::heygen::RetryNotice| {
+                super::output::note(format!(
+                    "retry {} of {} in {:.1}s: {}",
+                    n.attempt,
+                    n.request,
+                    n.delay.as_secs_f64(),
+                    n.error
+                ));
+            }));
+        }
+        Ok(Client::new(config)?)
+    }
+}
+
+/// `--sim` defaults: renders take about two seconds so a demo campaign
+/// finishes quickly. `REELFLOW_SIM_*` variables tune it.
+fn sim_config_from_env(env: &Env) -> Result<SimConfig, Failure> {
+    let num = |key: &str, default: f64| -> Result<f64, Failure> {
+        match env.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| Failure::usage(format!("{key}={v} is not a number"))),
+        }
+    };
+    Ok(SimConfig {
+        render_secs: num("REELFLOW_SIM_RENDER_SECS", 2.0)?,
+        render_jitter: num("REELFLOW_SIM_RENDER_JITTER", 0.5)?,
+        max_jobs: num("REELFLOW_SIM_MAX_JOBS", 10.0)? as usize,
+        fail_rate: num("REELFLOW_SIM_FAIL_RATE", 0.0)?,
+        balance_usd: num("REELFLOW_SIM_BALANCE_USD", 100.0)?,
+        ..SimConfig::default()
+    })
+}

@@ -1,0 +1,156 @@
+//! Errors as the CLI shows them: a message, a hint, an exit code.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::accounts::AccountError;
+use crate::exit;
+use crate::heygen::{ApiErrorKind, Error as HeygenError};
+use crate::integration::IntegrationError;
+
+/// A failed command.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Process exit code.
+    pub exit: u8,
+    /// Machine code (`unauthorized`, `invalid_parameter`, …).
+    pub code: String,
+    /// One line saying what went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// Offending field, when known.
+    pub param: Option<String>,
+    /// HeyGen request id, when known.
+    pub request_id: Option<String>,
+    /// A pre-rendered multi-line report (diagnostics with source excerpts).
+    pub report: Option<String>,
+}
+
+impl Failure {
+    /// A failure with a code and message.
+    pub fn new(exit: u8, code: &str, message: impl Into<String>) -> Self {
+        Failure {
+            exit,
+            code: code.into(),
+            message: message.into(),
+            hint: None,
+            param: None,
+            request_id: None,
+            report: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Bad usage.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new(exit::USAGE, "usage", message)
+    }
+
+    /// Prints to stderr: human text, or the JSON error envelope with `--json`.
+    pub fn print(&self, json_mode: bool) {
+        let mut err = std::io::stderr().lock();
+        if json_mode {
+            let body = json!({"error": {
+                "code": self.code,
+                "message": self.message,
+                "hint": self.hint,
+                "param": self.param,
+                "request_id": self.request_id,
+                "exit_code": self.exit,
+            }});
+            let _ = writeln!(err, "{body}");
+            return;
+        }
+        if let Some(report) = &self.report {
+            let _ = write!(err, "{report}");
+            if !report.ends_with('\n') {
+                let _ = writeln!(err);
+            }
+        }
+        let _ = writeln!(err, "error: {}", self.message);
+        if let Some(p) = &self.param {
+            let _ = writeln!(err, "  field: {p}");
+        }
+        if let Some(h) = &self.hint {
+            let _ = writeln!(err, "  hint: {h}");
+        }
+        if let Some(r) = &self.request_id {
+            let _ = writeln!(err, "  request id: {r}");
+        }
+    }
+}
+
+impl From<HeygenError> for Failure {
+    fn from(e: HeygenError) -> Self {
+        let hint = e.hint();
+        let mut f = match &e {
+            HeygenError::Api(api) => {
+                let exit = match api.kind {
+                    ApiErrorKind::Auth | ApiErrorKind::Forbidden => exit::AUTH_ERROR,
+                    ApiErrorKind::InsufficientCredit | ApiErrorKind::QuotaExceeded => {
+                        exit::CREDIT_STOP
+                    }
+                    _ => exit::API_ERROR,
+                };
+                let mut f = Failure::new(exit, &api.body.code, e.to_string());
+                f.param = api.body.param.clone();
+                f.request_id = api.request_id.clone();
+                f
+            }
+            HeygenError::Network { .. } => {
+                Failure::new(exit::API_ERROR, "network_error", e.to_string())
+            }
+            HeygenError::Timeout { .. } => Failure::new(exit::API_ERROR, "timeout", e.to_string()),
+            HeygenError::Decode { .. } => {
+                Failure::new(exit::API_ERROR, "unexpected_response", e.to_string())
+            }
+            HeygenError::InvalidRequest(_) => {
+                Failure::new(exit::USAGE, "invalid_request", e.to_string())
+            }
+        };
+        f.hint = Some(hint);
+        f
+    }
+}
+
+impl From<AccountError> for Failure {
+    fn from(e: AccountError) -> Self {
+        let hint = e.hint();
+        let exit = match e {
+            AccountError::Config { .. } => exit::INVALID_INPUT,
+            AccountError::BadName(_) => exit::USAGE,
+            _ => exit::AUTH_ERROR,
+        };
+        Failure::new(exit, "account", e.to_string()).hint(hint)
+    }
+}
+
+impl From<IntegrationError> for Failure {
+    fn from(e: IntegrationError) -> Self {
+        match e {
+            IntegrationError::Api(api) => api.into(),
+            IntegrationError::InvalidParam { ref param, ref message } => {
+                let mut f = Failure::new(
+                    exit::INVALID_INPUT,
+                    "invalid_parameter",
+                    format!("`{param}`: {message}"),
+                );
+                f.param = Some(param.clone());
+                f
+            }
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::new(exit::FAILURE, "io_error", e.to_string())
+    }
+}

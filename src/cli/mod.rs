@@ -1,0 +1,70 @@
+//! The `reelflow` command line: parse, run, render the outcome.
+
+// `Failure` is a few strings; it is built once per failed command, so its
+// size on the error path does not matter.
+#![allow(clippy::result_large_err)]
+
+mod accounts;
+pub mod args;
+mod avatars;
+mod context;
+mod failure;
+mod me;
+pub mod output;
+mod sim;
+mod templates;
+mod videos;
+mod voices;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use failure::Failure;
+
+use args::{Cli, Command};
+use context::Context;
+
+use crate::exit;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::SUCCESS });
+        }
+    };
+    let json = cli.global.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            Failure::from(e).print(json);
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let code = runtime.block_on(run(cli)).unwrap_or_else(|f| {
+        f.print(json);
+        f.exit
+    });
+    // Background tasks (an in-process simulator) must not delay exit.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    if let Command::Sim(cmd) = &cli.command {
+        return sim::run(cmd).await;
+    }
+    let ctx = Context::new(cli.global).await?;
+    match &cli.command {
+        Command::Avatars(a) => avatars::run(&ctx, a).await,
+        Command::Voices(a) => voices::run(&ctx, a).await,
+        Command::Templates(a) => templates::run(&ctx, a).await,
+        Command::Me => me::run(&ctx).await,
+        Command::Videos(cmd) => videos::run(&ctx, cmd).await,
+        Command::Accounts(a) => accounts::run(&ctx, a).await,
+        Command::Sim(_) => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,119 @@
+//! Human tables and JSON on stdout.
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::json;
+
+/// A plain aligned table. Cells longer than `max_width` are shortened so a
+/// long name cannot push the columns off screen.
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    max_width: usize,
+}
+
+impl Table {
+    /// A table with these column headers.
+    pub fn new(headers: &[&str]) -> Self {
+        Table {
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+            max_width: 56,
+        }
+    }
+
+    /// Appends a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Renders to a string.
+    pub fn render(&self) -> String {
+        let fit = |s: &str| -> String {
+            if s.chars().count() <= self.max_width {
+                s.to_owned()
+            } else {
+                let mut t: String = s.chars().take(self.max_width - 1).collect();
+                t.push('…');
+                t
+            }
+        };
+        let rows: Vec<Vec<String>> =
+            self.rows.iter().map(|r| r.iter().map(|c| fit(c)).collect()).collect();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for r in &rows {
+            for (i, c) in r.iter().enumerate() {
+                if i < widths.len() {
+                    widths[i] = widths[i].max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let mut out = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    out.push_str(c);
+                } else {
+                    out.push_str(c);
+                    out.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+                }
+            }
+            out.trim_end().to_owned() + "\n"
+        };
+        let mut out = line(&self.headers);
+        for r in &rows {
+            out.push_str(&line(r));
+        }
+        out
+    }
+
+    /// Prints to stdout.
+    pub fn print(&self) {
+        let _ = std::io::stdout().lock().write_all(self.render().as_bytes());
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(value: &T) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+}
+
+/// Prints `{"data": value}`, the v3 envelope.
+pub fn print_data<T: Serialize>(value: &T) {
+    print_json(&json!({ "data": value }));
+}
+
+/// Prints a merged list in the v3 list envelope.
+pub fn print_list<T: Serialize>(items: &[T], has_more: bool) {
+    print_json(&json!({ "data": items, "has_more": has_more, "next_token": null }));
+}
+
+/// `-` for a missing value.
+pub fn or_dash(v: Option<&str>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or("-").to_owned()
+}
+
+/// A unix timestamp as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn unix_time(secs: Option<i64>) -> String {
+    match secs {
+        Some(s) if s > 0 => {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(s as u64);
+            let text = humantime::format_rfc3339_seconds(t).to_string();
+            text.trim_end_matches('Z').replace('T', " ")
+        }
+        _ => "-".into(),
+    }
+}
+
+/// Prints a line to stderr (progress and notes never go to stdout).
+pub fn note(msg: impl AsRef<str>) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", msg.as_ref());
+}

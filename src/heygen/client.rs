@@ -1,0 +1,474 @@
+//! The HeyGen v3 HTTP client: authentication, timeouts, retries, decoding.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::Credential;
+use super::error::{ApiError, Error};
+use super::paging::{AvatarGroupQuery, LookQuery, TemplateQuery, VideoListQuery, VoiceQuery};
+use super::retry::{Replay, RetryPolicy, parse_retry_after};
+use super::wire::*;
+
+/// The public HeyGen API.
+pub const DEFAULT_BASE_URL: &str = "https://api.heygen.com";
+
+/// Timeouts per request class (v3-reference §12: GET 30 s, writes 120 s,
+/// sized from the ~31 s p99 of `POST /v3/videos`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    /// Reads.
+    pub read: Duration,
+    /// Writes.
+    pub write: Duration,
+    /// TCP connect.
+    pub connect: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            read: Duration::from_secs(30),
+            write: Duration::from_secs(120),
+            connect: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Told about each retry, so callers can show or count them.
+#[derive(Debug, Clone)]
+pub struct RetryNotice {
+    /// `GET /v3/videos/statuses`, …
+    pub request: String,
+    /// The error being retried.
+    pub error: String,
+    /// Retry number, from 1.
+    pub attempt: u32,
+    /// The wait before it.
+    pub delay: Duration,
+}
+
+/// A callback told about each retry.
+pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
+/// Everything a [`Client`] needs.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `https://api.heygen.com`, or a simulator.
+    pub base_url: String,
+    /// API key or OAuth token.
+    pub credential: Credential,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Told about each retry (progress displays, verbose logs).
+    pub observer: Option<RetryObserver>,
+}
+
+impl ClientConfig {
+    /// Defaults for everything but where and who.
+    pub fn new(base_url: impl Into<String>, credential: Credential) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            credential,
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            observer: None,
+        }
+    }
+}
+
+/// A HeyGen v3 client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    credential: Credential,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    observer: Option<RetryObserver>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("credential", &self.inner.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request as the retry loop sees it.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<&'a str>,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    /// Builds a client. Fails on a malformed base URL.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let base = config.base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(Error::InvalidRequest(format!(
+                "base URL `{base}` must start with https:// (or http:// for a local simulator)"
+            )));
+        }
+        // reqwest is built without a default crypto provider; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("reelflow/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.timeouts.connect)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                credential: config.credential,
+                retry: config.retry,
+                timeouts: config.timeouts,
+                observer: config.observer,
+            }),
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// How this client authenticates.
+    pub fn auth_method(&self) -> &'static str {
+        self.inner.credential.method()
+    }
+
+    // ---- videos -------------------------------------------------------
+
+    /// `POST /v3/videos`. With an `idempotency_key`, a retry after a
+    /// timeout or 5xx is safe: HeyGen replays the first answer.
+    pub async fn create_video(
+        &self,
+        body: &CreateVideoRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<CreatedVideo, Error> {
+        self.create_video_with(body, idempotency_key, self.inner.retry).await
+    }
+
+    /// [`Client::create_video`] with a retry policy of the caller's.
+    pub async fn create_video_with(
+        &self,
+        body: &CreateVideoRequest,
+        idempotency_key: Option<&str>,
+        retry: RetryPolicy,
+    ) -> Result<CreatedVideo, Error> {
+        let call = Call {
+            method: Method::POST,
+            path: "/v3/videos".into(),
+            query: Vec::new(),
+            body: Some(to_body(body)?),
+            idempotency_key,
+            retry,
+        };
+        self.data(call).await
+    }
+
+    /// `GET /v3/videos/{id}`: status, fresh presigned URLs, failure details.
+    pub async fn get_video(&self, video_id: &str) -> Result<VideoDetail, Error> {
+        self.data(self.get(format!("/v3/videos/{}", segment(video_id)?), Vec::new())).await
+    }
+
+    /// `GET /v3/videos`: one page.
+    pub async fn list_videos(&self, query: &VideoListQuery) -> Result<Page<VideoDetail>, Error> {
+        self.page("/v3/videos", query.pairs()).await
+    }
+
+    /// `DELETE /v3/videos/{id}`.
+    pub async fn delete_video(&self, video_id: &str) -> Result<DeletedVideo, Error> {
+        let call = Call {
+            method: Method::DELETE,
+            path: format!("/v3/videos/{}", segment(video_id)?),
+            query: Vec::new(),
+            body: None,
+            idempotency_key: None,
+            retry: self.inner.retry,
+        };
+        self.data(call).await
+    }
+
+    /// `GET /v3/videos/statuses` for up to 100 ids.
+    pub async fn video_statuses(&self, video_ids: &[String]) -> Result<Vec<StatusEntry>, Error> {
+        if video_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if video_ids.len() > super::rules::STATUSES_MAX_IDS {
+            return Err(Error::InvalidRequest(format!(
+                "at most {} video ids per statuses call, got {}",
+                super::rules::STATUSES_MAX_IDS,
+                video_ids.len()
+            )));
+        }
+        let page: Page<StatusEntry> =
+            self.page("/v3/videos/statuses", vec![("video_ids", video_ids.join(","))]).await?;
+        Ok(page.data)
+    }
+
+    // ---- avatars and voices --------------------------------------------
+
+    /// `GET /v3/avatars`: one page of avatar groups.
+    pub async fn list_avatar_groups(
+        &self,
+        query: &AvatarGroupQuery,
+    ) -> Result<Page<AvatarGroup>, Error> {
+        self.page("/v3/avatars", query.pairs()).await
+    }
+
+    /// `GET /v3/avatars/looks`: one page of looks.
+    pub async fn list_looks(&self, query: &LookQuery) -> Result<Page<AvatarLook>, Error> {
+        self.page("/v3/avatars/looks", query.pairs()).await
+    }
+
+    /// `GET /v3/avatars/looks/{id}`.
+    pub async fn get_look(&self, look_id: &str) -> Result<AvatarLook, Error> {
+        self.data(self.get(format!("/v3/avatars/looks/{}", segment(look_id)?), Vec::new())).await
+    }
+
+    /// `GET /v3/voices`: one page.
+    pub async fn list_voices(&self, query: &VoiceQuery) -> Result<Page<Voice>, Error> {
+        self.page("/v3/voices", query.pairs()).await
+    }
+
+    /// `GET /v3/voices/{id}`.
+    pub async fn get_voice(&self, voice_id: &str) -> Result<VoiceDetail, Error> {
+        self.data(self.get(format!("/v3/voices/{}", segment(voice_id)?), Vec::new())).await
+    }
+
+    // ---- account and templates -----------------------------------------
+
+    /// `GET /v3/users/me`.
+    pub async fn me(&self) -> Result<User, Error> {
+        self.data(self.get("/v3/users/me".into(), Vec::new())).await
+    }
+
+    /// `GET /v3/templates`: one page.
+    pub async fn list_templates(
+        &self,
+        query: &TemplateQuery,
+    ) -> Result<Page<TemplateSummary>, Error> {
+        self.page("/v3/templates", query.pairs()).await
+    }
+
+    /// `GET /v3/templates/{id}`.
+    pub async fn get_template(&self, template_id: &str) -> Result<TemplateDetail, Error> {
+        self.data(self.get(format!("/v3/templates/{}", segment(template_id)?), Vec::new())).await
+    }
+
+    /// `POST /v3/templates/{id}`: render a video from a template.
+    pub async fn generate_from_template(
+        &self,
+        template_id: &str,
+        body: &GenerateFromTemplate,
+        idempotency_key: Option<&str>,
+        retry: Option<RetryPolicy>,
+    ) -> Result<VideoDetail, Error> {
+        let call = Call {
+            method: Method::POST,
+            path: format!("/v3/templates/{}", segment(template_id)?),
+            query: Vec::new(),
+            body: Some(to_body(body)?),
+            idempotency_key,
+            retry: retry.unwrap_or(self.inner.retry),
+        };
+        self.data(call).await
+    }
+
+    /// Downloads a presigned media URL (no auth header: the URL is the
+    /// credential). Returns the response for streaming.
+    pub async fn fetch_media(&self, url: &str) -> Result<reqwest::Response, Error> {
+        let resp =
+            self.inner.http.get(url).timeout(Duration::from_secs(600)).send().await.map_err(
+                |e| transport_error("GET", &redact_query(url), e, Duration::from_secs(600)),
+            )?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let request_id = header(&resp, "x-request-id");
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(Error::from(ApiError::new(
+            status.as_u16(),
+            ErrorBody::from_response(status.as_u16(), &body),
+            request_id,
+            None,
+        )))
+    }
+
+    // ---- plumbing -------------------------------------------------------
+
+    fn get(&self, path: String, query: Vec<(&'static str, String)>) -> Call<'static> {
+        Call {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            idempotency_key: None,
+            retry: self.inner.retry,
+        }
+    }
+
+    async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Vec<(&'static str, String)>,
+    ) -> Result<Page<T>, Error> {
+        let call = self.get(path.to_owned(), query);
+        let value = self.execute(&call).await?;
+        decode(&call.path, value)
+    }
+
+    async fn data<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, Error> {
+        let value = self.execute(&call).await?;
+        let envelope: Data<T> = decode(&call.path, value)?;
+        Ok(envelope.data)
+    }
+
+    /// Sends `call`, retrying as its policy allows; returns the JSON body.
+    async fn execute(&self, call: &Call<'_>) -> Result<Value, Error> {
+        let replay = if call.method == Method::GET || call.idempotency_key.is_some() {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        };
+        let mut attempt = 0;
+        loop {
+            let err = match self.send_once(call).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let Some(delay) = call.retry.delay_for(attempt, &err, replay) else {
+                return Err(err);
+            };
+            attempt += 1;
+            if let Some(observer) = &self.inner.observer {
+                observer(&RetryNotice {
+                    request: format!("{} {}", call.method, call.path),
+                    error: err.to_string(),
+                    attempt,
+                    delay,
+                });
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(&self, call: &Call<'_>) -> Result<Value, Error> {
+        let inner = &self.inner;
+        let timeout =
+            if call.method == Method::GET { inner.timeouts.read } else { inner.timeouts.write };
+        let (auth_name, auth_value) = inner.credential.header();
+        let mut req = inner
+            .http
+            .request(call.method.clone(), format!("{}{}", inner.base, call.path))
+            .timeout(timeout)
+            .header(auth_name, auth_value)
+            .header("accept", "application/json");
+        if !call.query.is_empty() {
+            req = req.query(&call.query);
+        }
+        if let Some(key) = call.idempotency_key {
+            req = req.header("idempotency-key", key);
+        }
+        if let Some(body) = &call.body {
+            req = req.header("content-type", "application/json").body(body.clone());
+        }
+        let method = call.method.as_str();
+        let resp = req.send().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
+        let status = resp.status();
+        let request_id = header(&resp, "x-request-id");
+        let retry_after = header(&resp, "retry-after").and_then(|v| parse_retry_after(&v));
+        let bytes =
+            resp.bytes().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
+        if status.is_success() {
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+                path: call.path.clone(),
+                reason: format!("body is not JSON ({e})"),
+            })?;
+            if ErrorBody::is_error_body(&value) {
+                let body = ErrorBody::from_response(status.as_u16(), &bytes);
+                return Err(ApiError::new(status.as_u16(), body, request_id, retry_after).into());
+            }
+            return Ok(value);
+        }
+        let body = ErrorBody::from_response(status.as_u16(), &bytes);
+        Err(ApiError::new(status.as_u16(), body, request_id, retry_after).into())
+    }
+}
+
+fn decode<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
+        path: path.to_owned(),
+        reason: format!("at `{}`: {}", e.path(), e.inner()),
+    })
+}
+
+fn to_body<T: Serialize>(body: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body)
+        .map_err(|e| Error::InvalidRequest(format!("cannot encode the body: {e}")))
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+fn transport_error(method: &str, path: &str, e: reqwest::Error, timeout: Duration) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout { method: method.to_owned(), path: path.to_owned(), after: timeout };
+    }
+    // The innermost cause says what happened ("connection refused").
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason = s.to_string();
+        source = s.source();
+    }
+    Error::Network { method: method.to_owned(), path: path.to_owned(), reason }
+}
+
+/// Media URLs carry their signature in the query: keep it out of messages.
+fn redact_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+/// Percent-encodes an id for use as one path segment.
+fn segment(id: &str) -> Result<String, Error> {
+    if id.is_empty() {
+        return Err(Error::InvalidRequest("an id must not be empty".into()));
+    }
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an HTTP status from a presigned URL means "expired".
+pub fn is_expired_url_status(status: u16) -> bool {
+    status == StatusCode::FORBIDDEN.as_u16() || status == StatusCode::NOT_FOUND.as_u16()
+}

@@ -1,0 +1,172 @@
+//! Typed client errors, each with an actionable hint.
+
+use std::time::Duration;
+
+use super::wire::ErrorBody;
+
+/// What went wrong talking to HeyGen.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// HeyGen answered with an error.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request never got an answer (DNS, refused, reset).
+    #[error("could not reach HeyGen for {method} {path}: {reason}")]
+    Network {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// The transport's account of it.
+        reason: String,
+    },
+    /// No answer within the timeout.
+    #[error("{method} {path} got no answer within {}s", .after.as_secs())]
+    Timeout {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+    /// A 2xx answer whose body is not what the v3 spec says.
+    #[error("unexpected answer to {path}: {reason}")]
+    Decode {
+        /// Request path.
+        path: String,
+        /// What did not parse.
+        reason: String,
+    },
+    /// The request could not be built (bad base URL, bad parameter).
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+/// The class of an API error, which decides retries and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiErrorKind {
+    /// 401: bad, expired or missing credential.
+    Auth,
+    /// 403: the credential may not do this.
+    Forbidden,
+    /// 402: not enough balance or credits.
+    InsufficientCredit,
+    /// 429 `rate_limit_exceeded`: too many jobs in flight; retry later.
+    RateLimited,
+    /// 429 `quota_exceeded`: will not clear by retrying.
+    QuotaExceeded,
+    /// 404.
+    NotFound,
+    /// 400: a request field is wrong (`param` names it).
+    InvalidParameter,
+    /// 409 `request_in_progress`: the same Idempotency-Key is in flight.
+    RequestInProgress,
+    /// Other 409s.
+    Conflict,
+    /// 5xx, or a 2xx carrying an error body.
+    Server,
+    /// Anything else.
+    Other,
+}
+
+/// An error answer from HeyGen.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("HeyGen answered {status} {code}: {message}{rid}",
+    code = .body.code, message = .body.message,
+    rid = .request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
+pub struct ApiError {
+    /// HTTP status (200 for an error inside a success answer).
+    pub status: u16,
+    /// Class of the error.
+    pub kind: ApiErrorKind,
+    /// The parsed error body.
+    pub body: ErrorBody,
+    /// `X-Request-Id`, for HeyGen support.
+    pub request_id: Option<String>,
+    /// `Retry-After`, when sent.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// Builds an error from a status and body, classifying it.
+    pub fn new(
+        status: u16,
+        body: ErrorBody,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let kind = classify(status, &body.code);
+        ApiError { status, kind, body, request_id, retry_after }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self.kind {
+            ApiErrorKind::Auth => "check the account's API key or OAuth token (`reelflow accounts` shows where each comes from); keys are created in HeyGen's settings under API".into(),
+            ApiErrorKind::Forbidden => "this credential may not use that resource; check the workspace's API access and AI policy".into(),
+            ApiErrorKind::InsufficientCredit => "top up the HeyGen API wallet, or run fewer rows; failed and rejected videos are not charged".into(),
+            ApiErrorKind::RateLimited => "HeyGen caps render jobs in flight per account (10 on pay-as-you-go); lower the concurrency or wait for jobs to finish".into(),
+            ApiErrorKind::QuotaExceeded => "the account's quota is used up; retrying will not help until it resets or the plan changes".into(),
+            ApiErrorKind::NotFound => "check the id; `reelflow videos list`, `reelflow avatars` and `reelflow voices` show what this account can see".into(),
+            ApiErrorKind::InvalidParameter => match &self.body.param {
+                Some(p) if !p.is_empty() => format!("fix the request field `{p}`"),
+                _ => "fix the request body; `reelflow validate` checks manifests before sending".into(),
+            },
+            ApiErrorKind::RequestInProgress => "a request with the same Idempotency-Key is still being processed; retry shortly with the same key".into(),
+            ApiErrorKind::Conflict => "the resource is not in a state that allows this; check its status".into(),
+            ApiErrorKind::Server => "HeyGen had a server-side problem; retrying later usually works".into(),
+            ApiErrorKind::Other => "see the message above".into(),
+        }
+    }
+}
+
+fn classify(status: u16, code: &str) -> ApiErrorKind {
+    match (status, code) {
+        (_, "unauthorized" | "authentication_failed") | (401, _) => ApiErrorKind::Auth,
+        (_, "insufficient_credit" | "trial_limit_exceeded" | "plan_upgrade_required")
+        | (402, _) => ApiErrorKind::InsufficientCredit,
+        (_, "quota_exceeded") => ApiErrorKind::QuotaExceeded,
+        (429, _) | (_, "rate_limit_exceeded") => ApiErrorKind::RateLimited,
+        (403, _) => ApiErrorKind::Forbidden,
+        (404, _) => ApiErrorKind::NotFound,
+        (_, "request_in_progress") => ApiErrorKind::RequestInProgress,
+        (409, _) => ApiErrorKind::Conflict,
+        (400 | 413 | 422, _) => ApiErrorKind::InvalidParameter,
+        (200..=299, _) | (500..=599, _) => ApiErrorKind::Server,
+        _ => ApiErrorKind::Other,
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The API error, if this is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The API error class, if this is an API error.
+    pub fn kind(&self) -> Option<ApiErrorKind> {
+        self.api().map(|e| e.kind)
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Error::Api(e) => e.hint(),
+            Error::Network { .. } => "check the network and the base URL (--base-url / HEYGEN_BASE_URL)".into(),
+            Error::Timeout { method, .. } if method == "POST" => "a create that timed out may still have been accepted; reelflow retries creates only with the same Idempotency-Key, so HeyGen replays instead of billing twice".into(),
+            Error::Timeout { .. } => "HeyGen was slow to answer; try again".into(),
+            Error::Decode { .. } => "HeyGen's answer did not match the v3 spec; please report it with the request id".into(),
+            Error::InvalidRequest(_) => "check the arguments".into(),
+        }
+    }
+}

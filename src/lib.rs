@@ -1,0 +1,16 @@
+//! reelflow: declarative HeyGen v3 video pipelines.
+//!
+//! A YAML manifest of scene templates and a CSV of rows become validated
+//! v3 requests, submitted with a bounded fan-out, followed to completion,
+//! downloaded, and recorded in a results manifest that is also the state of
+//! the next run. The [`heygen`] module is a complete v3 client, [`sim`] a
+//! local simulator of the API, and [`integration`] the seven functions of
+//! the KosmoKrator HeyGen integration.
+
+pub mod accounts;
+pub mod cli;
+pub mod exit;
+pub mod heygen;
+pub mod integration;
+pub mod pricing;
+pub mod sim;

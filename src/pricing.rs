@@ -1,0 +1,196 @@
+//! What a video costs: HeyGen's per-second rates and a length estimate.
+//!
+//! HeyGen has no estimate endpoint; cost is output seconds times a rate
+//! that depends on engine, avatar type and resolution (v3-reference §7).
+//! The simulator bills with these rates and `plan` estimates with them, so
+//! a plan against the simulator matches what the run is charged.
+
+use crate::heygen::wire::{
+    AvatarType, CreateVideoRequest, Engine, GenerateFromTemplate, Resolution, SceneInput,
+    StudioScene, TemplateVariable,
+};
+
+/// Speaking rate assumed for estimates, words per second at speed 1.0.
+pub const WORDS_PER_SECOND: f64 = 2.5;
+/// Length assumed for audio reelflow cannot measure (an audio URL).
+pub const UNKNOWN_AUDIO_SECS: f64 = 30.0;
+/// Cinematic Avatar's flat price per video.
+pub const CINEMATIC_USD: f64 = 7.0;
+/// Length assumed for a template scene (templates are made in the web
+/// editor; their length is not exposed by the API).
+pub const TEMPLATE_SCENE_SECS: f64 = 8.0;
+
+/// USD per output second for one product and resolution.
+pub fn rate_per_second(engine: &str, avatar: &AvatarType, resolution: Resolution) -> f64 {
+    let four_k = resolution == Resolution::FourK;
+    match (engine, avatar) {
+        ("avatar_iii", _) => {
+            if four_k {
+                0.02
+            } else {
+                0.0167
+            }
+        }
+        (_, AvatarType::PhotoAvatar) => {
+            if four_k {
+                0.0667
+            } else {
+                0.05
+            }
+        }
+        _ => {
+            if four_k {
+                0.0833
+            } else {
+                0.0667
+            }
+        }
+    }
+}
+
+/// Estimated length of a spoken script in seconds.
+pub fn script_seconds(script: &str, speed: Option<f64>) -> f64 {
+    let words = script.split_whitespace().count().max(1) as f64;
+    let speed = speed.filter(|s| *s > 0.0).unwrap_or(1.0);
+    (words / WORDS_PER_SECOND / speed).max(1.0)
+}
+
+/// An estimate for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Estimate {
+    /// Output seconds.
+    pub seconds: f64,
+    /// USD.
+    pub usd: f64,
+    /// Part of the length is a guess (audio reelflow cannot measure).
+    pub approximate: bool,
+}
+
+impl Estimate {
+    fn add(&mut self, seconds: f64, rate: f64) {
+        self.seconds += seconds;
+        self.usd += seconds * rate;
+    }
+}
+
+/// Estimates a create request. `avatar_type` tells the type of a look id
+/// (the catalog knows); unknown looks are priced as studio avatars.
+pub fn estimate_create(
+    req: &CreateVideoRequest,
+    avatar_type: &dyn Fn(&str) -> Option<AvatarType>,
+) -> Estimate {
+    let res = req.resolution();
+    let mut est = Estimate::default();
+    let look_type = |id: &str| avatar_type(id).unwrap_or(AvatarType::StudioAvatar);
+    let engine_name = |e: Option<&Engine>| e.map(Engine::name).unwrap_or("avatar_iv");
+    let speech =
+        |est: &mut Estimate, script: Option<&String>, speed: Option<f64>, rate: f64| match script {
+            Some(s) => est.add(script_seconds(s, speed), rate),
+            None => {
+                est.approximate = true;
+                est.add(UNKNOWN_AUDIO_SECS, rate);
+            }
+        };
+    match req {
+        CreateVideoRequest::Avatar(v) => {
+            let rate =
+                rate_per_second(engine_name(v.engine.as_ref()), &look_type(&v.avatar_id), res);
+            let speed = v.voice_settings.as_ref().and_then(|s| s.speed);
+            speech(&mut est, v.script.as_ref(), speed, rate);
+        }
+        CreateVideoRequest::Image(v) => {
+            let rate = rate_per_second("avatar_iv", &AvatarType::PhotoAvatar, res);
+            let speed = v.voice_settings.as_ref().and_then(|s| s.speed);
+            speech(&mut est, v.script.as_ref(), speed, rate);
+        }
+        CreateVideoRequest::CinematicAvatar(v) => {
+            est.seconds = f64::from(v.duration.unwrap_or(10));
+            est.usd = CINEMATIC_USD;
+            est.approximate = v.auto_duration == Some(true);
+        }
+        CreateVideoRequest::Studio(v) => {
+            // Scenes without a speaking avatar have no published rate; they
+            // are priced at the lowest avatar rate.
+            let plain = rate_per_second("avatar_iv", &AvatarType::PhotoAvatar, res);
+            for scene in &v.scenes {
+                match scene {
+                    StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => {
+                        let rate = rate_per_second(
+                            engine_name(a.engine.as_ref()),
+                            &look_type(&a.avatar_id),
+                            res,
+                        );
+                        let speed = a.voice_settings.as_ref().and_then(|s| s.speed);
+                        speech(&mut est, a.script.as_ref(), speed, rate);
+                    }
+                    StudioScene::AvatarVideo { input: SceneInput::Image(i) } => {
+                        let speed = i.voice_settings.as_ref().and_then(|s| s.speed);
+                        speech(&mut est, i.script.as_ref(), speed, plain);
+                    }
+                    StudioScene::Image { duration: Some(d), .. } => est.add(*d, plain),
+                    StudioScene::Image { script, voice_settings, .. } => {
+                        let speed = voice_settings.as_ref().and_then(|s| s.speed);
+                        speech(&mut est, script.as_ref(), speed, plain);
+                    }
+                    StudioScene::Video { .. } => {
+                        est.approximate = true;
+                        est.add(UNKNOWN_AUDIO_SECS, plain);
+                    }
+                }
+            }
+        }
+    }
+    est
+}
+
+/// Estimates a template render with `scene_count` scenes.
+pub fn estimate_template(req: &GenerateFromTemplate, scene_count: usize) -> Estimate {
+    let scenes = req.scene_ids.as_ref().map_or(scene_count, Vec::len).max(1);
+    let text: usize = req
+        .variables
+        .values()
+        .map(|v| match v {
+            TemplateVariable::Text { content } => content.split_whitespace().count(),
+            _ => 0,
+        })
+        .sum();
+    let seconds = scenes as f64 * TEMPLATE_SCENE_SECS + text as f64 / WORDS_PER_SECOND;
+    let rate = rate_per_second("avatar_iv", &AvatarType::StudioAvatar, Resolution::P1080);
+    Estimate { seconds, usd: seconds * rate, approximate: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heygen::wire::AvatarVideo;
+
+    #[test]
+    fn rates_follow_the_pricing_page() {
+        assert_eq!(rate_per_second("avatar_iv", &AvatarType::PhotoAvatar, Resolution::P1080), 0.05);
+        assert_eq!(
+            rate_per_second("avatar_v", &AvatarType::DigitalTwin, Resolution::FourK),
+            0.0833
+        );
+        assert_eq!(
+            rate_per_second("avatar_iii", &AvatarType::StudioAvatar, Resolution::P720),
+            0.0167
+        );
+    }
+
+    #[test]
+    fn a_25_word_script_at_speed_1_25_is_8_seconds() {
+        let req = CreateVideoRequest::Avatar(AvatarVideo {
+            avatar_id: "look".into(),
+            script: Some("word ".repeat(25)),
+            voice_settings: Some(crate::heygen::wire::VoiceSettings {
+                speed: Some(1.25),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let est = estimate_create(&req, &|_| Some(AvatarType::DigitalTwin));
+        assert!((est.seconds - 8.0).abs() < 1e-9);
+        assert!((est.usd - 8.0 * 0.0667).abs() < 1e-9);
+        assert!(!est.approximate);
+    }
+}

@@ -1,0 +1,450 @@
+//! A local HeyGen v3 simulator.
+//!
+//! It serves the endpoints reelflow uses with the real envelopes and
+//! answers: strict body validation, a job cap per key with 429 and
+//! `Retry-After`, a wallet charged per output second with 402 when short,
+//! `Idempotency-Key` replay and 409, bulk statuses, cursor paging, a
+//! deterministic catalog, presigned media URLs that expire, and injectable
+//! faults. Counters under `/_sim/stats` let tests check what really
+//! happened (how many videos each key created, how many 429s were sent).
+//!
+//! A render fails when its script or title contains [`FAIL_MARKER`], or at
+//! random with [`SimConfig::fail_rate`].
+
+pub mod catalog;
+pub mod faults;
+mod media;
+mod routes;
+mod state;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+pub use faults::{FaultKind, FaultRates, FaultRule};
+pub use state::{RecordedRequest, SimStats};
+
+use routes::{ApiFault, Caller};
+use state::SimState;
+
+/// Text in a script or title that makes the simulator fail the render.
+pub const FAIL_MARKER: &str = "sim:fail";
+
+/// How the simulator behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Render time per job, seconds.
+    pub render_secs: f64,
+    /// Spread of render times: each job takes `render_secs × (1 ± jitter)`.
+    pub render_jitter: f64,
+    /// Render jobs in flight per key before 429 (HeyGen PAYG: 10).
+    pub max_jobs: usize,
+    /// Share of renders that fail with `rendering_failed`.
+    pub fail_rate: f64,
+    /// Starting wallet of every key, USD.
+    pub balance_usd: f64,
+    /// Lifetime of presigned media URLs, seconds (HeyGen v1 said 7 days).
+    pub url_ttl_secs: f64,
+    /// How long a create takes to answer, ms (the key is "in flight"
+    /// meanwhile, so a duplicate gets 409).
+    pub create_latency_ms: u64,
+    /// How long an Idempotency-Key replays, seconds (24 h).
+    pub idempotency_ttl_secs: f64,
+    /// Random faults.
+    pub faults: FaultRates,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Keys accepted; any non-empty key when `None`.
+    pub accepted_keys: Option<Vec<String>>,
+    /// 401 code: `unauthorized` (error-codes page) or
+    /// `authentication_failed` (the April spec's examples).
+    pub auth_error_code: &'static str,
+    /// Size of fake video files per output second.
+    pub media_bytes_per_sec: usize,
+    /// Requests kept for `/_sim/requests` (0 = none).
+    pub record_limit: usize,
+    /// Base URL media links point at; set when the server starts.
+    pub public_base: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            render_secs: 30.0,
+            render_jitter: 0.0,
+            max_jobs: 10,
+            fail_rate: 0.0,
+            balance_usd: 100.0,
+            url_ttl_secs: 7.0 * 86_400.0,
+            create_latency_ms: 0,
+            idempotency_ttl_secs: 86_400.0,
+            faults: FaultRates::default(),
+            seed: 7,
+            accepted_keys: None,
+            auth_error_code: "unauthorized",
+            media_bytes_per_sec: 8 * 1024,
+            record_limit: 10_000,
+            public_base: None,
+        }
+    }
+}
+
+/// A running simulator. Stops when dropped.
+pub struct Simulator {
+    addr: SocketAddr,
+    state: Arc<SimState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Starts on `addr` (use `127.0.0.1:0` for any free port).
+    pub async fn start(mut config: SimConfig, addr: SocketAddr) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        config.public_base.get_or_insert_with(|| format!("http://{addr}"));
+        let state = Arc::new(SimState::new(config));
+        let router = routes::router(state.clone());
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let state = serving.clone();
+                let router = router.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        front_door(state.clone(), router.clone(), req)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(Simulator { addr, state, task })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> SimStats {
+        self.state.lock().stats.clone()
+    }
+
+    /// Requests received so far (secrets redacted).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.lock().requests.iter().cloned().collect()
+    }
+
+    /// Forgets recorded requests.
+    pub fn clear_requests(&self) {
+        self.state.lock().requests.clear();
+    }
+
+    /// Scripts faults for upcoming requests.
+    pub fn push_faults(&self, rules: impl IntoIterator<Item = FaultRule>) {
+        self.state.lock().rules.extend(rules);
+    }
+
+    /// Sets every known account's wallet.
+    pub fn set_balance(&self, usd: f64) {
+        for account in self.state.lock().accounts.values_mut() {
+            account.wallet_usd = usd;
+        }
+    }
+
+    /// The catalog it serves.
+    pub fn catalog(&self) -> &catalog::Catalog {
+        &self.state.catalog
+    }
+
+    /// Serves until the process ends.
+    pub async fn wait(self) {
+        let _ = (&mut { self }.task).await;
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A simulator on its own thread and runtime, for synchronous callers
+/// (tests that run the CLI binary against it).
+pub struct BackgroundSimulator {
+    sim: Option<Simulator>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl BackgroundSimulator {
+    /// Starts on a free loopback port.
+    pub fn start(config: SimConfig) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("reelflow-sim")
+            .build()?;
+        let sim =
+            runtime.block_on(Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))))?;
+        Ok(BackgroundSimulator { sim: Some(sim), runtime: Some(runtime) })
+    }
+}
+
+impl std::ops::Deref for BackgroundSimulator {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        self.sim.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for BackgroundSimulator {
+    fn drop(&mut self) {
+        drop(self.sim.take());
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Every connection's requests pass through here: auth, recording, faults,
+/// counters and `X-Request-Id`, then the router. An `Err` closes the
+/// connection without an answer (an injected drop).
+async fn front_door(
+    state: Arc<SimState>,
+    router: axum::Router,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
+    let (mut parts, body) = req.into_parts();
+    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let method = parts.method.as_str().to_owned();
+    let api = path.starts_with("/v3/");
+    let (request_id, fault) = {
+        let mut inner = state.lock();
+        let rid = inner.next_id("req", state.config.seed);
+        if !api {
+            (rid, None)
+        } else {
+            inner.stats.requests += 1;
+            *inner
+                .stats
+                .requests_by_route
+                .entry(format!("{method} {}", route_name(&path)))
+                .or_default() += 1;
+            let recorded = record(&parts, &bytes);
+            let limit = state.config.record_limit;
+            inner.record(recorded, limit);
+            let fault = inner.pick_fault(&state.config, &method, &path);
+            if fault.is_some() {
+                inner.stats.faults_injected += 1;
+            }
+            (rid, fault)
+        }
+    };
+    if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
+        tokio::time::sleep(delay).await;
+    }
+    let mut resp = match &fault {
+        Some(FaultKind::Drop) => return Err(dropped()),
+        Some(FaultKind::Status(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let code = if status.is_server_error() { "internal_error" } else { "injected_fault" };
+            ApiFault::new(status, code, "Injected fault: the service is temporarily unavailable.").into_response()
+        }
+        Some(FaultKind::RateLimit { retry_after }) => {
+            state.lock().stats.rate_limited_429 += 1;
+            let mut f = ApiFault::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_exceeded",
+                "Too many requests. Retry after the duration specified in the Retry-After header.",
+            );
+            f.retry_after = Some(*retry_after);
+            f.into_response()
+        }
+        Some(FaultKind::ErrorBody) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"error": {"code": "internal_error", "message": "Upstream error while processing the request.", "param": null, "doc_url": null}})),
+        )
+            .into_response(),
+        Some(FaultKind::GatewayHtml) => (
+            StatusCode::BAD_GATEWAY,
+            [("content-type", "text/html")],
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        _ => {
+            if api {
+                match authenticate(&state, &parts.headers) {
+                    Ok(caller) => {
+                        parts.extensions.insert(caller);
+                    }
+                    Err(fault) => {
+                        state.lock().stats.unauthorized_401 += 1;
+                        let mut r = fault.into_response();
+                        r.headers_mut().insert("x-request-id", header_value(&request_id));
+                        return Ok(r);
+                    }
+                }
+            }
+            let req = Request::from_parts(parts, Body::from(bytes));
+            let resp: Result<_, Infallible> = router.oneshot(req).await;
+            let resp = resp.unwrap_or_else(|never| match never {});
+            if matches!(fault, Some(FaultKind::DropAfter)) {
+                return Err(dropped());
+            }
+            resp
+        }
+    };
+    if api {
+        count_status(&state, resp.status());
+    }
+    resp.headers_mut().insert("x-request-id", header_value(&request_id));
+    Ok(resp)
+}
+
+fn dropped() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulator dropped the connection")
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("req_invalid"))
+}
+
+fn count_status(state: &SimState, status: StatusCode) {
+    let mut inner = state.lock();
+    match status.as_u16() {
+        400 => inner.stats.invalid_400 += 1,
+        404 => inner.stats.not_found_404 += 1,
+        _ => {}
+    }
+}
+
+fn authenticate(state: &SimState, headers: &axum::http::HeaderMap) -> Result<Caller, ApiFault> {
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        })
+        .filter(|k| !k.trim().is_empty());
+    let accepted = match (&key, &state.config.accepted_keys) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(k), Some(list)) => list.contains(k),
+    };
+    match key {
+        Some(k) if accepted => Ok(Caller(k)),
+        _ => Err(ApiFault::new(
+            StatusCode::UNAUTHORIZED,
+            state.config.auth_error_code,
+            "Invalid or expired API key. Verify your x-api-key header.",
+        )),
+    }
+}
+
+/// `/v3/videos/v_123` → `/v3/videos/{id}` for per-route counters.
+fn route_name(path: &str) -> String {
+    const FIXED: &[&str] = &["/v3/videos/statuses", "/v3/avatars/looks", "/v3/users/me"];
+    if FIXED.contains(&path) {
+        return path.to_owned();
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["", "v3", coll, _id] => format!("/v3/{coll}/{{id}}"),
+        ["", "v3", "avatars", "looks", _id] => "/v3/avatars/looks/{id}".into(),
+        _ => path.to_owned(),
+    }
+}
+
+/// What a test may see of a request: secrets are replaced.
+fn record(parts: &axum::http::request::Parts, body: &[u8]) -> RecordedRequest {
+    const KEPT: &[&str] =
+        &["x-api-key", "authorization", "idempotency-key", "content-type", "accept", "user-agent"];
+    let mut headers = BTreeMap::new();
+    for name in KEPT {
+        if let Some(v) = parts.headers.get(*name).and_then(|v| v.to_str().ok()) {
+            let shown = match *name {
+                "x-api-key" => "[redacted]".to_owned(),
+                "authorization" => "Bearer [redacted]".to_owned(),
+                _ => v.to_owned(),
+            };
+            headers.insert((*name).to_owned(), shown);
+        }
+    }
+    let query = parts
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (percent_decode(k), percent_decode(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query,
+        headers,
+        body: if body.is_empty() { None } else { serde_json::from_slice(body).ok() },
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,966 @@
+//! The simulator's v3 endpoints and its `/_sim` control plane.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::faults::FaultRule;
+use super::media::{self, MediaKind, Presign};
+use super::state::{IdemEntry, Phase, SimState, SimVideo, now};
+use crate::heygen::rules;
+use crate::heygen::wire::{
+    AvatarLook, AvatarType, Caption, CaptionStyle, CreateVideoRequest, GenerateFromTemplate,
+    TemplateVariable,
+};
+use crate::pricing;
+
+/// The caller's account key (the API key or token), set by the front door.
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
+type Shared = Arc<SimState>;
+
+/// An error answer in the v3 envelope.
+#[derive(Debug)]
+pub struct ApiFault {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiFault {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiFault { status, code, message: message.into(), param: None, retry_after: None }
+    }
+
+    pub fn param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
+    }
+
+    pub fn body(&self) -> Value {
+        json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "param": self.param,
+            "doc_url": format!("https://developers.heygen.com/docs/error-codes#{}", self.code.replace('_', "-")),
+        }})
+    }
+}
+
+impl IntoResponse for ApiFault {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+type ApiResult = Result<Response, ApiFault>;
+
+fn ok<T: Serialize>(data: T) -> ApiResult {
+    Ok(axum::Json(json!({ "data": data })).into_response())
+}
+
+/// All routes.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/v3/videos", get(list_videos).post(create_video))
+        .route("/v3/videos/statuses", get(video_statuses))
+        .route("/v3/videos/{video_id}", get(get_video).delete(delete_video))
+        .route("/v3/avatars", get(list_groups))
+        .route("/v3/avatars/looks", get(list_looks))
+        .route("/v3/avatars/looks/{look_id}", get(get_look))
+        .route("/v3/avatars/{group_id}", get(get_group))
+        .route("/v3/voices", get(list_voices))
+        .route("/v3/voices/{voice_id}", get(get_voice))
+        .route("/v3/users/me", get(me))
+        .route("/v3/templates", get(list_templates))
+        .route("/v3/templates/{template_id}", get(get_template).post(generate_from_template))
+        .route("/_sim/stats", get(stats))
+        .route("/_sim/requests", get(requests))
+        .route("/_sim/faults", post(add_faults))
+        .route("/_sim/wallet", post(set_wallet))
+        .route("/_sim/media/{file}", get(media_file))
+        .fallback(|| async {
+            ApiFault::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint in HeyGen API v3.")
+        })
+        .with_state(state)
+}
+
+// ---- paging ---------------------------------------------------------------
+
+fn parse_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiFault> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiFault::invalid("limit", format!("'limit' must be between 1 and {max}."))),
+        },
+    }
+}
+
+fn token_for(route: &str, offset: usize) -> String {
+    let check = &blake3::hash(format!("{route}#{offset}").as_bytes()).to_hex()[..8];
+    format!("{offset:x}.{check}")
+}
+
+fn parse_token(route: &str, q: &HashMap<String, String>) -> Result<usize, ApiFault> {
+    let Some(raw) = q.get("token").filter(|t| !t.is_empty()) else { return Ok(0) };
+    let bad = || ApiFault::invalid("token", "Invalid or expired pagination token.");
+    let (hex, _) = raw.split_once('.').ok_or_else(bad)?;
+    let offset = usize::from_str_radix(hex, 16).map_err(|_| bad())?;
+    if token_for(route, offset) == *raw { Ok(offset) } else { Err(bad()) }
+}
+
+fn page<T: Serialize>(
+    route: &str,
+    items: Vec<T>,
+    q: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> ApiResult {
+    let limit = parse_limit(q, default, max)?;
+    let offset = parse_token(route, q)?;
+    let total = items.len();
+    let data: Vec<T> = items.into_iter().skip(offset).take(limit).collect();
+    let end = offset + data.len();
+    let has_more = end < total;
+    Ok(axum::Json(json!({
+        "data": data,
+        "has_more": has_more,
+        "next_token": if has_more { Some(token_for(route, end)) } else { None },
+    }))
+    .into_response())
+}
+
+fn enum_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiFault> {
+    match q.get(name) {
+        None => Ok(None),
+        Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v.clone())),
+        Some(v) => Err(ApiFault::invalid(
+            name,
+            format!("Invalid '{name}' value '{v}'. Allowed: {}.", allowed.join(", ")),
+        )),
+    }
+}
+
+// ---- catalog --------------------------------------------------------------
+
+async fn list_groups(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let ownership = enum_param(&q, "ownership", &["public", "private"])?;
+    let groups: Vec<_> = s
+        .catalog
+        .groups
+        .iter()
+        .filter(|g| match ownership.as_deref() {
+            Some("public") => !s.catalog.group_is_private(g),
+            Some("private") => s.catalog.group_is_private(g),
+            _ => true,
+        })
+        .collect();
+    page("avatars", groups, &q, 20, 50)
+}
+
+async fn get_group(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    match s.catalog.groups.iter().find(|g| g.id == id) {
+        Some(g) => ok(g),
+        None => Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Avatar group not found.")),
+    }
+}
+
+async fn list_looks(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let ownership = enum_param(&q, "ownership", &["public", "private"])?;
+    let kind = enum_param(&q, "avatar_type", &["studio_avatar", "digital_twin", "photo_avatar"])?;
+    let group = q.get("group_id");
+    let looks: Vec<&AvatarLook> = s
+        .catalog
+        .looks
+        .iter()
+        .filter(|l| group.is_none_or(|g| l.group_id.as_ref() == Some(g)))
+        .filter(|l| kind.as_deref().is_none_or(|k| AvatarType::parse(k) == l.avatar_type))
+        .filter(|l| match ownership.as_deref() {
+            Some("public") => l.status.is_none(),
+            Some("private") => l.status.is_some(),
+            _ => true,
+        })
+        .collect();
+    page("looks", looks, &q, 20, 50)
+}
+
+async fn get_look(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    match s.catalog.look(&id) {
+        Some(l) => ok(l),
+        None => Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Avatar look not found.")),
+    }
+}
+
+async fn list_voices(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let kind = enum_param(&q, "type", &["public", "private"])?.unwrap_or_else(|| "public".into());
+    let language = q.get("language").map(|l| l.to_lowercase());
+    let gender = enum_param(&q, "gender", &["male", "female"])?;
+    let voices: Vec<_> = s
+        .catalog
+        .voices
+        .iter()
+        .filter(|v| v.kind == kind)
+        .filter(|v| language.as_ref().is_none_or(|l| v.language.to_lowercase() == *l))
+        .filter(|v| gender.as_ref().is_none_or(|g| v.gender == *g))
+        .collect();
+    page("voices", voices, &q, 20, 100)
+}
+
+async fn get_voice(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    match s.catalog.voice(&id) {
+        Some(v) => ok(json!({
+            "voice_id": v.voice_id,
+            "support_pause": v.support_pause,
+            "support_interactive_avatar": false,
+            "name": v.name,
+            "language": v.language,
+            "gender": v.gender,
+            "preview_audio_url": v.preview_audio_url,
+            "created_at": null,
+            "status": if v.kind == "private" { Some("complete") } else { None },
+            "failure_message": null,
+        })),
+        None => Err(ApiFault::new(StatusCode::NOT_FOUND, "voice_not_found", "Voice not found.")),
+    }
+}
+
+async fn list_templates(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    page("templates", s.catalog.template_summaries(), &q, 10, 100)
+}
+
+async fn get_template(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    match s.catalog.template(&id) {
+        Some(t) => ok(t),
+        None => Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Template not found.")),
+    }
+}
+
+async fn me(State(s): State<Shared>, Extension(caller): Extension<Caller>) -> ApiResult {
+    let balance = {
+        let mut inner = s.lock();
+        inner.settle(&caller.0, &s.config, now());
+        inner.account(&caller.0, &s.config).wallet_usd
+    };
+    ok(json!({
+        "username": "sim_user",
+        "email": "sim@reelflow.invalid",
+        "first_name": "Sim",
+        "last_name": "User",
+        "billing_type": "wallet",
+        "wallet": {
+            "currency": "usd",
+            "remaining_balance": (balance * 100.0).round() / 100.0,
+            "auto_reload": {"enabled": false, "threshold_usd": null, "amount_usd": null},
+        },
+        "subscription": null,
+        "usage_based": null,
+    }))
+}
+
+// ---- videos ---------------------------------------------------------------
+
+fn video_json(s: &SimState, v: &SimVideo, at: f64) -> Value {
+    let phase = v.phase(at);
+    let status = match phase {
+        Phase::Queued => "pending",
+        Phase::Processing => "processing",
+        Phase::Completed => "completed",
+        Phase::Failed => "failed",
+    };
+    let done = phase == Phase::Completed;
+    let base = s.config.public_base.as_deref().unwrap_or("");
+    let expires = (at + s.config.url_ttl_secs) as u64;
+    let signed = |file: String| {
+        let path = format!("/_sim/media/{file}");
+        let sig = media::sign(&s.media_key, &path, expires);
+        format!("{base}{path}?Expires={expires}&Signature={sig}")
+    };
+    let plain = |file: String| format!("{base}/_sim/media/{file}");
+    let (code, message) = match (&v.failure, phase) {
+        (Some((c, m)), Phase::Failed) => (Some(c.clone()), Some(m.clone())),
+        _ => (None, None),
+    };
+    json!({
+        "id": v.id,
+        "title": v.title,
+        "status": status,
+        "created_at": v.created as i64,
+        "completed_at": if phase == Phase::Completed || phase == Phase::Failed { Some(v.done_at() as i64) } else { None },
+        "video_url": done.then(|| signed(format!("{}.{}", v.id, v.extension))),
+        "thumbnail_url": done.then(|| plain(format!("{}.jpg", v.id))),
+        "gif_url": done.then(|| plain(format!("{}.gif", v.id))),
+        "captioned_video_url": (done && v.burned_captions).then(|| signed(format!("{}_captioned.mp4", v.id))),
+        "subtitle_url": (done && v.subtitles).then(|| signed(format!("{}.srt", v.id))),
+        "duration": done.then_some((v.output_secs * 100.0).round() / 100.0),
+        "folder_id": null,
+        "output_language": null,
+        "failure_code": code,
+        "failure_message": message,
+        "video_page_url": format!("https://app.heygen.com/videos/{}", v.id),
+    })
+}
+
+async fn get_video(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let at = now();
+    let mut inner = s.lock();
+    inner.settle(&caller.0, &s.config, at);
+    let account = inner.account(&caller.0, &s.config);
+    match account.video(&id) {
+        Some(v) => ok(video_json(&s, v, at)),
+        None => Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Video not found.")),
+    }
+}
+
+async fn delete_video(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut inner = s.lock();
+    let account = inner.account(&caller.0, &s.config);
+    let Some(idx) = account.index.remove(&id) else {
+        return Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Video not found."));
+    };
+    // A deleted job stops counting against the job cap and is never charged.
+    account.in_flight.retain(|&i| i != idx);
+    account.videos[idx].settled = true;
+    inner.owners.remove(&id);
+    ok(json!({"id": id, "deleted": true}))
+}
+
+async fn list_videos(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let at = now();
+    let items: Vec<Value> = {
+        let mut inner = s.lock();
+        inner.settle(&caller.0, &s.config, at);
+        let account = inner.account(&caller.0, &s.config);
+        let title = q.get("title").map(|t| t.to_lowercase());
+        let folder = q.get("folder_id");
+        let mut live: Vec<&SimVideo> =
+            account.index.values().map(|&i| &account.videos[i]).collect();
+        live.sort_by(|a, b| b.created.total_cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
+        live.into_iter()
+            .filter(|_| folder.is_none())
+            .filter(|v| {
+                title.as_ref().is_none_or(|t| {
+                    v.title.as_deref().is_some_and(|vt| vt.to_lowercase().contains(t))
+                })
+            })
+            .map(|v| video_json(&s, v, at))
+            .collect()
+    };
+    page(&format!("videos/{}", short_key(&caller.0)), items, &q, 10, 100)
+}
+
+async fn video_statuses(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let split = |name: &str| -> Vec<String> {
+        q.get(name)
+            .map(|v| {
+                v.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
+            })
+            .unwrap_or_default()
+    };
+    let ids = split("video_ids");
+    let batches = split("batch_ids");
+    if ids.is_empty() && batches.is_empty() {
+        return Err(ApiFault::invalid("video_ids", "Provide 'video_ids' or 'batch_ids'."));
+    }
+    if ids.len() > rules::STATUSES_MAX_IDS {
+        return Err(ApiFault::invalid(
+            "video_ids",
+            format!("At most {} video ids per request.", rules::STATUSES_MAX_IDS),
+        ));
+    }
+    let at = now();
+    let mut inner = s.lock();
+    inner.settle(&caller.0, &s.config, at);
+    let account = inner.account(&caller.0, &s.config);
+    let mut data: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let (status, error) = match account.video(id) {
+                None => ("not_found", Value::Null),
+                Some(v) => match v.phase(at) {
+                    Phase::Queued => ("queued", Value::Null),
+                    Phase::Processing => ("processing", Value::Null),
+                    Phase::Completed => ("completed", Value::Null),
+                    Phase::Failed => {
+                        let (code, message) = v.failure.clone().unwrap_or_default();
+                        ("failed", json!({"code": code, "message": message}))
+                    }
+                },
+            };
+            json!({"video_id": id, "status": status, "batch_id": null, "item_index": null, "error": error})
+        })
+        .collect();
+    // The simulator has no batches; their ids are unknown.
+    data.extend(batches.iter().map(|b| {
+        json!({"video_id": null, "status": "not_found", "batch_id": b, "item_index": null, "error": null})
+    }));
+    Ok(axum::Json(json!({"data": data, "has_more": false, "next_token": null})).into_response())
+}
+
+// ---- creating -------------------------------------------------------------
+
+/// What the idempotency store says about a keyed request.
+enum Idem {
+    Fresh,
+    Replay(u16, Value),
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiFault> {
+    let Some(raw) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = raw.to_str().unwrap_or("");
+    if !rules::is_valid_idempotency_key(key) {
+        return Err(ApiFault::invalid(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1-255 characters of [A-Za-z0-9_-:.].",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+fn idem_begin(s: &SimState, caller: &str, scope: &str) -> Result<Idem, ApiFault> {
+    let at = now();
+    let mut inner = s.lock();
+    let account = inner.account(caller, &s.config);
+    let entry = account.idempotency.get(scope).cloned();
+    match entry {
+        Some(IdemEntry::InFlight) => {
+            inner.stats.in_progress_409 += 1;
+            Err(ApiFault::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed. Retry shortly.",
+            ))
+        }
+        Some(IdemEntry::Done { status, body, at: when })
+            if at - when < s.config.idempotency_ttl_secs =>
+        {
+            inner.stats.idempotent_replays += 1;
+            Ok(Idem::Replay(status, body))
+        }
+        _ => {
+            account.idempotency.insert(scope.to_owned(), IdemEntry::InFlight);
+            Ok(Idem::Fresh)
+        }
+    }
+}
+
+/// Stores a processed answer for replay. Answers that say "not processed"
+/// (402, 409, 429, 5xx) are not stored, so a retry after a top-up or a
+/// wait is processed afresh.
+fn idem_finish(s: &SimState, caller: &str, scope: &str, status: u16, body: &Value) {
+    let mut inner = s.lock();
+    let account = inner.account(caller, &s.config);
+    if (200..300).contains(&status) || status == 400 || status == 404 {
+        account
+            .idempotency
+            .insert(scope.to_owned(), IdemEntry::Done { status, body: body.clone(), at: now() });
+    } else {
+        account.idempotency.remove(scope);
+    }
+}
+
+/// Runs a create handler under the Idempotency-Key protocol.
+async fn with_idempotency(
+    s: &Shared,
+    caller: &Caller,
+    headers: &HeaderMap,
+    scope_prefix: String,
+    process: impl FnOnce(Option<&str>) -> Result<Value, ApiFault>,
+) -> Response {
+    let key = match idempotency_key(headers) {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let scope = key.as_ref().map(|k| format!("{scope_prefix} {k}"));
+    if let Some(scope) = &scope {
+        match idem_begin(s, &caller.0, scope) {
+            Err(e) => return e.into_response(),
+            Ok(Idem::Replay(status, body)) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                return (status, axum::Json(body)).into_response();
+            }
+            Ok(Idem::Fresh) => {}
+        }
+    }
+    if s.config.create_latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(s.config.create_latency_ms)).await;
+    }
+    let (status, body, fault) = match process(key.as_deref()) {
+        Ok(data) => (StatusCode::OK, json!({ "data": data }), None),
+        Err(f) => (f.status, f.body(), Some(f)),
+    };
+    if let Some(scope) = &scope {
+        idem_finish(s, &caller.0, scope, status.as_u16(), &body);
+    }
+    match fault {
+        Some(f) => f.into_response(),
+        None => (status, axum::Json(body)).into_response(),
+    }
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiFault> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiFault::invalid("body", format!("Invalid JSON body: {e}")))
+}
+
+async fn create_video(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s2 = s.clone();
+    let who = caller.0.clone();
+    with_idempotency(&s, &caller, &headers, "POST /v3/videos".into(), move |key| {
+        let req = CreateVideoRequest::from_value(parse_json(&body)?)
+            .map_err(|e| ApiFault::invalid(e.param, e.message))?;
+        if let Some(v) = rules::check_create(&req).into_iter().next() {
+            return Err(ApiFault::invalid(v.param, v.message));
+        }
+        check_catalog_refs(&s2, &req)?;
+        let est = pricing::estimate_create(&req, &|id| s2.catalog.look(id).map(|l| l.avatar_type.clone()));
+        let script = collect_script(&req);
+        let caption = req.caption().cloned();
+        let spec = NewVideo {
+            title: req.title().map(str::to_owned),
+            output_secs: est.seconds,
+            cost_usd: est.usd,
+            caption,
+            extension: req.output_format().extension(),
+            script,
+        };
+        let video = admit(&s2, &who, key, spec)?;
+        Ok(json!({"video_id": video, "status": "waiting", "output_format": req.output_format().extension()}))
+    })
+    .await
+}
+
+fn collect_script(req: &CreateVideoRequest) -> String {
+    use crate::heygen::wire::{SceneInput, StudioScene};
+    match req {
+        CreateVideoRequest::Avatar(v) => v.script.clone().unwrap_or_default(),
+        CreateVideoRequest::Image(v) => v.script.clone().unwrap_or_default(),
+        CreateVideoRequest::CinematicAvatar(v) => v.prompt.clone(),
+        CreateVideoRequest::Studio(v) => v
+            .scenes
+            .iter()
+            .filter_map(|sc| match sc {
+                StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => a.script.clone(),
+                StudioScene::AvatarVideo { input: SceneInput::Image(i) } => i.script.clone(),
+                StudioScene::Image { script, .. } => script.clone(),
+                StudioScene::Video { .. } => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn check_catalog_refs(s: &SimState, req: &CreateVideoRequest) -> Result<(), ApiFault> {
+    for r in rules::references(req) {
+        match r.kind {
+            rules::RefKind::Look { engine, motion_prompt } => {
+                let Some(look) = s.catalog.look(r.id) else {
+                    return Err(ApiFault::new(
+                        StatusCode::NOT_FOUND,
+                        "not_found",
+                        "Avatar look not found.",
+                    )
+                    .param(r.param));
+                };
+                if let Some(problem) =
+                    rules::look_problem(look, engine, motion_prompt, req.resolution())
+                {
+                    let param = if problem.contains("engine '") {
+                        r.param.replace("avatar_id", "engine")
+                    } else {
+                        r.param
+                    };
+                    return Err(ApiFault::invalid(param, problem));
+                }
+            }
+            rules::RefKind::Voice => {
+                if s.catalog.voice(r.id).is_none() {
+                    return Err(ApiFault::new(
+                        StatusCode::NOT_FOUND,
+                        "voice_not_found",
+                        "Voice not found.",
+                    )
+                    .param(r.param));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+struct NewVideo {
+    title: Option<String>,
+    output_secs: f64,
+    cost_usd: f64,
+    caption: Option<Caption>,
+    extension: &'static str,
+    script: String,
+}
+
+/// Admits a render job: job cap, then wallet, then creation. Returns the id.
+fn admit(
+    s: &SimState,
+    caller: &str,
+    key: Option<&str>,
+    spec: NewVideo,
+) -> Result<String, ApiFault> {
+    let at = now();
+    let cfg = &s.config;
+    let mut inner = s.lock();
+    inner.settle(caller, cfg, at);
+    let account = inner.account(caller, cfg);
+    if account.in_flight.len() >= cfg.max_jobs {
+        let wait = account.next_slot_in(at).ceil().max(1.0) as u64;
+        inner.stats.rate_limited_429 += 1;
+        let mut f = ApiFault::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            format!(
+                "Too many concurrent jobs: {} of {} render jobs are in progress. Retry after the duration specified in the Retry-After header.",
+                cfg.max_jobs, cfg.max_jobs
+            ),
+        );
+        f.retry_after = Some(wait);
+        return Err(f);
+    }
+    let available = account.wallet_usd - account.reserved_usd();
+    if spec.cost_usd > available + 1e-9 {
+        inner.stats.insufficient_credit_402 += 1;
+        return Err(ApiFault::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "insufficient_credit",
+            format!(
+                "Your account has ${:.2} available but this video requires an estimated ${:.2}.",
+                available.max(0.0),
+                spec.cost_usd
+            ),
+        ));
+    }
+    let id = inner.next_id("v", cfg.seed);
+    let unit = unit_hash(&id, cfg.seed);
+    let render_secs = cfg.render_secs * (1.0 + cfg.render_jitter * (2.0 * unit - 1.0));
+    let fails = spec.script.contains(super::FAIL_MARKER)
+        || spec.title.as_deref().is_some_and(|t| t.contains(super::FAIL_MARKER))
+        || unit_hash(&format!("{id}/fail"), cfg.seed) < cfg.fail_rate;
+    let video = SimVideo {
+        id: id.clone(),
+        title: spec.title,
+        created: at,
+        render_secs: render_secs.max(0.0),
+        output_secs: (spec.output_secs * 100.0).round() / 100.0,
+        cost_usd: spec.cost_usd,
+        failure: fails
+            .then(|| ("rendering_failed".to_owned(), "Avatar rendering timed out".to_owned())),
+        subtitles: spec.caption.is_some(),
+        burned_captions: spec
+            .caption
+            .as_ref()
+            .is_some_and(|c| c.style == Some(CaptionStyle::Default)),
+        extension: spec.extension,
+        script: spec.script,
+        settled: false,
+    };
+    let account = inner.account(caller, cfg);
+    let idx = account.videos.len();
+    account.videos.push(video);
+    account.index.insert(id.clone(), idx);
+    account.in_flight.push(idx);
+    let in_flight = account.in_flight.len() as u64;
+    inner.owners.insert(id.clone(), caller.to_owned());
+    let stats = &mut inner.stats;
+    stats.videos_created += 1;
+    *stats.creates_by_idempotency_key.entry(key.unwrap_or("-").to_owned()).or_default() += 1;
+    stats.max_jobs_in_flight = stats.max_jobs_in_flight.max(in_flight);
+    Ok(id)
+}
+
+/// A uniform number in [0, 1) derived from a string.
+fn unit_hash(s: &str, seed: u64) -> f64 {
+    let h = blake3::hash(format!("{seed}/{s}").as_bytes());
+    let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    (n >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn generate_from_template(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(template_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s2 = s.clone();
+    let who = caller.0.clone();
+    let tid = template_id.clone();
+    with_idempotency(
+        &s,
+        &caller,
+        &headers,
+        format!("POST /v3/templates/{template_id}"),
+        move |key| {
+            let Some(template) = s2.catalog.template(&tid) else {
+                return Err(ApiFault::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Template not found.",
+                ));
+            };
+            let value = parse_json(&body)?;
+            let req: GenerateFromTemplate =
+                serde_path_to_error::deserialize(value).map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiFault::invalid(
+                        if path == "." { String::new() } else { path },
+                        e.inner().to_string(),
+                    )
+                })?;
+            if let Some(v) = rules::check_generate(&req).into_iter().next() {
+                return Err(ApiFault::invalid(v.param, v.message));
+            }
+            check_template_vars(&s2, template, &req)?;
+            let est = pricing::estimate_template(&req, template.scenes.len());
+            let script = req
+                .variables
+                .values()
+                .filter_map(|v| match v {
+                    TemplateVariable::Text { content } => Some(content.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let spec = NewVideo {
+                title: req.title.clone().or_else(|| Some(template.name.clone())),
+                output_secs: est.seconds,
+                cost_usd: est.usd,
+                caption: (req.caption == Some(true) || req.subtitles.is_some())
+                    .then_some(Caption { file_format: None, style: Some(CaptionStyle::Default) }),
+                extension: "mp4",
+                script,
+            };
+            let id = admit(&s2, &who, key, spec)?;
+            let inner = s2.lock();
+            let account = inner.accounts.get(&who).expect("admitted above");
+            let video = account.video(&id).expect("admitted above");
+            Ok(video_json(&s2, video, now()))
+        },
+    )
+    .await
+}
+
+fn check_template_vars(
+    s: &SimState,
+    template: &crate::heygen::wire::TemplateDetail,
+    req: &GenerateFromTemplate,
+) -> Result<(), ApiFault> {
+    let declared = |name: &str| {
+        template
+            .scenes
+            .iter()
+            .flat_map(|sc| &sc.variables)
+            .find(|v| v.name == name)
+            .map(|v| v.variable_type.clone())
+    };
+    for (name, var) in &req.variables {
+        match declared(name) {
+            None => {
+                let known: Vec<&str> = template.variables.keys().map(String::as_str).collect();
+                return Err(ApiFault::invalid(
+                    format!("variables.{name}"),
+                    format!("Template has no variable '{name}'. Variables: {}.", known.join(", ")),
+                ));
+            }
+            Some(t) if t != var.kind() => {
+                return Err(ApiFault::invalid(
+                    format!("variables.{name}.type"),
+                    format!("Variable '{name}' has type '{t}', got '{}'.", var.kind()),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (i, id) in req.scene_ids.iter().flatten().enumerate() {
+        if !template.scene_ids.contains(id) {
+            return Err(ApiFault::invalid(
+                format!("scene_ids[{i}]"),
+                format!("Scene '{id}' is not in this template."),
+            ));
+        }
+    }
+    for r in rules::template_references(req) {
+        let missing = match r.kind {
+            rules::RefKind::Look { .. } => s.catalog.look(r.id).is_none(),
+            rules::RefKind::Voice => s.catalog.voice(r.id).is_none(),
+        };
+        if missing {
+            let (code, msg) = match r.kind {
+                rules::RefKind::Voice => ("voice_not_found", "Voice not found."),
+                _ => ("not_found", "Avatar look not found."),
+            };
+            return Err(ApiFault::new(StatusCode::NOT_FOUND, code, msg).param(r.param));
+        }
+    }
+    Ok(())
+}
+
+// ---- media ----------------------------------------------------------------
+
+async fn media_file(
+    State(s): State<Shared>,
+    Path(file): Path<String>,
+    Query(p): Query<Presign>,
+) -> Response {
+    let denied = |s: &SimState, why: &str| {
+        s.lock().stats.media_refused_403 += 1;
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/xml")],
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{why}</Message></Error>"),
+        )
+            .into_response()
+    };
+    let Some((id, kind)) = media::parse_file(&file) else {
+        return (StatusCode::NOT_FOUND, "no such media").into_response();
+    };
+    if kind.is_presigned() {
+        let path = format!("/_sim/media/{file}");
+        let (Some(expires), Some(sig)) = (p.expires, p.signature.as_deref()) else {
+            return denied(
+                &s,
+                "Query-string authentication requires the Signature and Expires parameters",
+            );
+        };
+        if media::sign(&s.media_key, &path, expires) != sig {
+            return denied(
+                &s,
+                "The request signature we calculated does not match the signature you provided",
+            );
+        }
+        if (expires as f64) < now() {
+            return denied(&s, "Request has expired");
+        }
+    }
+    let at = now();
+    let found = {
+        let inner = s.lock();
+        inner
+            .owners
+            .get(id)
+            .and_then(|owner| inner.accounts.get(owner))
+            .and_then(|a| a.video(id))
+            .filter(|v| v.phase(at) == Phase::Completed)
+            .map(|v| (v.output_secs, v.script.clone()))
+    };
+    let Some((secs, script)) = found else {
+        return (StatusCode::NOT_FOUND, "no such media").into_response();
+    };
+    s.lock().stats.media_served += 1;
+    let (ctype, bytes): (&str, Vec<u8>) = match kind {
+        MediaKind::Video | MediaKind::Captioned => {
+            let ct = if file.ends_with(".webm") { "video/webm" } else { "video/mp4" };
+            (ct, media::fake_mp4(&file, secs, s.config.media_bytes_per_sec))
+        }
+        MediaKind::Subtitle => ("application/x-subrip", media::srt(&script, secs).into_bytes()),
+        MediaKind::Thumbnail => ("image/jpeg", media::fake_mp4(&file, 0.0, 0)),
+        MediaKind::Gif => ("image/gif", media::fake_mp4(&file, 0.0, 0)),
+    };
+    ([(header::CONTENT_TYPE, ctype)], bytes).into_response()
+}
+
+// ---- control plane --------------------------------------------------------
+
+async fn stats(State(s): State<Shared>) -> Response {
+    let at = now();
+    let mut inner = s.lock();
+    let keys: Vec<String> = inner.accounts.keys().cloned().collect();
+    for k in keys {
+        inner.settle(&k, &s.config, at);
+    }
+    axum::Json(inner.stats.clone()).into_response()
+}
+
+async fn requests(State(s): State<Shared>) -> Response {
+    let inner = s.lock();
+    axum::Json(inner.requests.iter().cloned().collect::<Vec<_>>()).into_response()
+}
+
+async fn add_faults(
+    State(s): State<Shared>,
+    axum::Json(rules): axum::Json<Vec<FaultRule>>,
+) -> Response {
+    let n = rules.len();
+    s.lock().rules.extend(rules);
+    axum::Json(json!({"added": n})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct WalletUpdate {
+    balance_usd: f64,
+}
+
+async fn set_wallet(State(s): State<Shared>, axum::Json(w): axum::Json<WalletUpdate>) -> Response {
+    let mut inner = s.lock();
+    for account in inner.accounts.values_mut() {
+        account.wallet_usd = w.balance_usd;
+    }
+    axum::Json(json!({"balance_usd": w.balance_usd})).into_response()
+}
+
+/// A short, non-reversible label for an account key.
+pub fn short_key(key: &str) -> String {
+    blake3::hash(key.as_bytes()).to_hex()[..8].to_owned()
+}

@@ -1,0 +1,10 @@
+//! reelflow's integration tests: one binary, one module per area. Every
+//! test talks only to simulators it starts itself on 127.0.0.1.
+
+mod support;
+
+mod cli;
+mod client;
+mod requests;
+mod sim;
+mod wire;

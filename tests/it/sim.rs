@@ -1,0 +1,352 @@
+//! The simulator answers like HeyGen v3: validation errors with `param`,
+//! the job cap, the wallet, idempotency, status progression, media expiry.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use reelflow::sim::{FAIL_MARKER, SimConfig};
+
+use crate::support::{fast, settings, start};
+
+const LOOK: &str = "Abigail_expressive_2024112501";
+const VOICE: &str = "1bd001e7e50f421d891986aad5c8bbd2";
+
+async fn post(
+    base: &str,
+    key: &str,
+    path: &str,
+    body: &Value,
+    idem: Option<&str>,
+) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    let mut req =
+        reqwest::Client::new().post(format!("{base}{path}")).header("x-api-key", key).json(body);
+    if let Some(k) = idem {
+        req = req.header("idempotency-key", k);
+    }
+    let resp = req.send().await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    (status, resp.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn get(base: &str, key: &str, path: &str) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn avatar(script: &str) -> Value {
+    json!({"type": "avatar", "avatar_id": LOOK, "script": script, "voice_id": VOICE})
+}
+
+#[tokio::test]
+async fn invalid_create_bodies_get_400_with_param() {
+    let sim = start(fast()).await;
+    let base = sim.base_url();
+    let long = "a".repeat(5001);
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "unknown field",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "test": true}),
+        ),
+        ("unknown type", json!({"type": "hologram"})),
+        ("no audio source", json!({"type": "avatar", "avatar_id": LOOK})),
+        (
+            "script and audio",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "audio_url": "https://x.example/a.mp3"}),
+        ),
+        ("script too long", json!({"type": "avatar", "avatar_id": LOOK, "script": long})),
+        (
+            "speed out of range",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "voice_settings": {"speed": 2.0}}),
+        ),
+        (
+            "pitch out of range",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "voice_settings": {"pitch": -51}}),
+        ),
+        (
+            "volume out of range",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "voice_settings": {"volume": 1.5}}),
+        ),
+        (
+            "webm with background",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "output_format": "webm", "background": {"type": "color", "value": "#000000"}}),
+        ),
+        (
+            "colour without value",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "background": {"type": "color"}}),
+        ),
+        (
+            "url and asset id",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "background": {"type": "image", "url": "https://x.example/b.png", "asset_id": "a1"}}),
+        ),
+        (
+            "expressiveness with avatar_v",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "engine": {"type": "avatar_v"}, "expressiveness": "high"}),
+        ),
+        ("no scenes", json!({"type": "studio", "scenes": []})),
+        (
+            "image scene duration and audio",
+            json!({"type": "studio", "scenes": [{"type": "image", "source": {"type": "url", "url": "https://x.example/s.png"}, "duration": 3, "script": "hi", "voice_id": VOICE}]}),
+        ),
+        (
+            "image scene too long",
+            json!({"type": "studio", "scenes": [{"type": "image", "source": {"type": "url", "url": "https://x.example/s.png"}, "duration": 301}]}),
+        ),
+        ("unknown look", json!({"type": "avatar", "avatar_id": "Nobody_2020", "script": "hi"})),
+        (
+            "group id as look",
+            json!({"type": "avatar", "avatar_id": sim.catalog().groups[0].id, "script": "hi"}),
+        ),
+        (
+            "unknown voice",
+            json!({"type": "avatar", "avatar_id": LOOK, "script": "hi", "voice_id": "0000"}),
+        ),
+        (
+            "engine the look lacks",
+            json!({"type": "avatar", "avatar_id": "Abigail_sitting_2024112502", "script": "hi", "engine": {"type": "avatar_v"}}),
+        ),
+        (
+            "look still processing",
+            json!({"type": "avatar", "avatar_id": "Acme_CEO_twin_new_hair_2025030103", "script": "hi"}),
+        ),
+    ];
+    let mut transcript = String::new();
+    for (name, body) in &cases {
+        let (status, resp, _) = post(&base, "k", "/v3/videos", body, None).await;
+        assert!(status.is_client_error(), "{name}: {status}");
+        let e = &resp["error"];
+        transcript.push_str(&format!(
+            "{name}: {} {} param={} | {}\n",
+            status.as_u16(),
+            e["code"],
+            e["param"],
+            e["message"]
+        ));
+    }
+    assert_eq!(sim.stats().videos_created, 0);
+    settings().bind(|| insta::assert_snapshot!("sim_validation_answers", transcript));
+}
+
+#[tokio::test]
+async fn status_progresses_and_completion_is_charged_once() {
+    let sim = start(SimConfig { render_secs: 0.4, ..SimConfig::default() }).await;
+    let base = sim.base_url();
+    let (status, created, _) =
+        post(&base, "k", "/v3/videos", &avatar("one two three four five"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(created["data"]["status"], "waiting");
+    let id = created["data"]["video_id"].as_str().unwrap().to_owned();
+
+    let (_, early) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(early["data"]["status"], "pending");
+    assert!(early["data"]["video_url"].is_null());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, mid) = get(&base, "k", &format!("/v3/videos/statuses?video_ids={id},v_unknown")).await;
+    assert_eq!(mid["data"][0]["status"], "processing");
+    assert_eq!(mid["data"][1]["status"], "not_found");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, done) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(done["data"]["status"], "completed");
+    assert!(done["data"]["video_url"].as_str().unwrap().contains("Expires="));
+    assert_eq!(done["data"]["duration"], 2.0, "5 words at 2.5 words/s");
+
+    let (_, me) = get(&base, "k", "/v3/users/me").await;
+    let charged = 100.0 - me["data"]["wallet"]["remaining_balance"].as_f64().unwrap();
+    assert!((charged - 0.13).abs() < 0.006, "2 s of studio avatar at $0.0667/s, got {charged}");
+    let (_, me_again) = get(&base, "k", "/v3/users/me").await;
+    assert_eq!(me["data"]["wallet"], me_again["data"]["wallet"], "charged once");
+    let (_, other) = get(&base, "other-key", "/v3/users/me").await;
+    assert_eq!(other["data"]["wallet"]["remaining_balance"], 100.0, "wallets are per key");
+}
+
+#[tokio::test]
+async fn failed_renders_carry_a_code_and_are_not_charged() {
+    let sim = start(SimConfig { render_secs: 0.1, ..SimConfig::default() }).await;
+    let base = sim.base_url();
+    let (_, created, _) =
+        post(&base, "k", "/v3/videos", &avatar(&format!("please {FAIL_MARKER} now")), None).await;
+    let id = created["data"]["video_id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(
+        (v["data"]["status"].as_str(), v["data"]["failure_code"].as_str()),
+        (Some("failed"), Some("rendering_failed"))
+    );
+    let (_, s) = get(&base, "k", &format!("/v3/videos/statuses?video_ids={id}")).await;
+    assert_eq!(s["data"][0]["error"]["code"], "rendering_failed");
+    let (_, me) = get(&base, "k", "/v3/users/me").await;
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 100.0);
+}
+
+#[tokio::test]
+async fn the_job_cap_answers_429_with_retry_after() {
+    let sim = start(SimConfig { render_secs: 3.0, max_jobs: 2, ..SimConfig::default() }).await;
+    let base = sim.base_url();
+    for i in 0..2 {
+        assert_eq!(
+            post(&base, "k", "/v3/videos", &avatar(&format!("job {i}")), None).await.0,
+            StatusCode::OK
+        );
+    }
+    let (status, body, headers) = post(&base, "k", "/v3/videos", &avatar("job 3"), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3).contains(&wait), "{wait}");
+    assert_eq!(
+        post(&base, "other", "/v3/videos", &avatar("other key"), None).await.0,
+        StatusCode::OK,
+        "the cap is per key"
+    );
+    assert_eq!(sim.stats().rate_limited_429, 1);
+    assert_eq!(sim.stats().max_jobs_in_flight, 2);
+}
+
+#[tokio::test]
+async fn a_short_wallet_answers_402_counting_jobs_in_flight() {
+    let sim = start(SimConfig { render_secs: 5.0, balance_usd: 0.5, ..SimConfig::default() }).await;
+    let base = sim.base_url();
+    let words = "word ".repeat(10); // 4 s × $0.0667 ≈ $0.27
+    assert_eq!(post(&base, "k", "/v3/videos", &avatar(&words), None).await.0, StatusCode::OK);
+    let (status, body, _) = post(&base, "k", "/v3/videos", &avatar(&words), None).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "$0.50 minus $0.27 held leaves too little");
+    assert_eq!(body["error"]["code"], "insufficient_credit");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_conflict_while_in_flight() {
+    let sim = start(SimConfig { create_latency_ms: 300, ..fast() }).await;
+    let base = sim.base_url();
+    let body = avatar("hello");
+    let first = tokio::spawn({
+        let (base, body) = (base.clone(), body.clone());
+        async move { post(&base, "k", "/v3/videos", &body, Some("key-1")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, conflict, _) = post(&base, "k", "/v3/videos", &body, Some("key-1")).await;
+    assert_eq!(
+        (status, conflict["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("request_in_progress"))
+    );
+    let (s1, b1, _) = first.await.unwrap();
+    assert_eq!(s1, StatusCode::OK);
+    let (s2, b2, _) = post(&base, "k", "/v3/videos", &body, Some("key-1")).await;
+    assert_eq!((s2, &b2), (StatusCode::OK, &b1), "a replay is the first answer");
+    let stats = sim.stats();
+    assert_eq!(
+        (
+            stats.creates_by_idempotency_key["key-1"],
+            stats.idempotent_replays,
+            stats.in_progress_409
+        ),
+        (1, 1, 1)
+    );
+    let (s3, _, _) = post(&base, "k", "/v3/videos", &body, Some("bad key!")).await;
+    assert_eq!(s3, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn list_limits_and_tokens_are_checked() {
+    let sim = start(fast()).await;
+    let base = sim.base_url();
+    let (s, body) = get(&base, "k", "/v3/avatars/looks?limit=51").await;
+    assert_eq!((s, body["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
+    assert_eq!(body["error"]["message"], "'limit' must be between 1 and 50.");
+    let (s, _) = get(&base, "k", "/v3/voices?token=forged").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, first) = get(&base, "k", "/v3/templates?limit=2").await;
+    assert_eq!(first["has_more"], true);
+    let token = first["next_token"].as_str().unwrap();
+    let (_, last) = get(&base, "k", &format!("/v3/templates?limit=2&token={token}")).await;
+    assert_eq!((last["has_more"].as_bool(), last["next_token"].is_null()), (Some(false), true));
+    let (s, _) =
+        get(&base, "k", &format!("/v3/videos/statuses?video_ids={}", vec!["v"; 101].join(",")))
+            .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn auth_is_required_and_the_401_code_is_configurable() {
+    let sim = start(SimConfig { auth_error_code: "authentication_failed", ..fast() }).await;
+    let resp = reqwest::get(format!("{}/v3/users/me", sim.base_url())).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "authentication_failed");
+    let bearer = reqwest::Client::new()
+        .get(format!("{}/v3/users/me", sim.base_url()))
+        .bearer_auth("token-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn media_urls_are_served_and_expire() {
+    let sim =
+        start(SimConfig { render_secs: 0.05, url_ttl_secs: 1.0, ..SimConfig::default() }).await;
+    let base = sim.base_url();
+    let (_, created, _) = post(
+        &base,
+        "k",
+        "/v3/videos",
+        &json!({"type": "avatar", "avatar_id": LOOK, "script": "hi there", "caption": {}}),
+        None,
+    )
+    .await;
+    let id = created["data"]["video_id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    let url = v["data"]["video_url"].as_str().unwrap().to_owned();
+    assert!(v["data"]["captioned_video_url"].is_null(), "no style, no burned-in captions");
+    let srt = reqwest::get(v["data"]["subtitle_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(srt.contains("hi there"), "{srt}");
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[4..8], b"ftyp");
+    let forged = url.replace("Signature=", "Signature=0");
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), StatusCode::FORBIDDEN);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::FORBIDDEN, "expired");
+    let (_, fresh) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(
+        reqwest::get(fresh["data"]["video_url"].as_str().unwrap()).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn templates_render_through_generate() {
+    let sim = start(fast()).await;
+    let base = sim.base_url();
+    let ok = json!({"variables": {"first_name": {"type": "text", "content": "Ada"}}, "title": "Ada's welcome"});
+    let (s, v, _) = post(&base, "k", "/v3/templates/tpl_welcome_16x9", &ok, Some("t1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"]["status"], "pending", "generate answers with a VideoDetail");
+    let bad = json!({"variables": {"frist_name": {"type": "text", "content": "Ada"}}});
+    let (s, v, _) = post(&base, "k", "/v3/templates/tpl_welcome_16x9", &bad, None).await;
+    assert_eq!(
+        (s, v["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("variables.frist_name"))
+    );
+    let wrong_type = json!({"variables": {"logo": {"type": "text", "content": "x"}}});
+    assert_eq!(
+        post(&base, "k", "/v3/templates/tpl_welcome_16x9", &wrong_type, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(&base, "k", "/v3/templates/tpl_nope", &ok, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
