@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  reelflow validate manifests/onboarding/manifest.yaml --sim   check every row against the simulator's catalog
+  reelflow plan manifests/onboarding/manifest.yaml --sim       what a run would create and what it would cost
+  reelflow render manifests/onboarding/manifest.yaml --row ada@example.com
   reelflow --sim avatars                 list avatar looks (the ids videos use) on the simulator
   reelflow voices --language English     voices of one language, from your HeyGen account
   reelflow --sim videos create --body video.json --wait
@@ -63,6 +66,14 @@ pub enum Command {
     /// Create, inspect and list videos
     #[command(subcommand)]
     Videos(VideosCommand),
+    /// Check a manifest and its CSV: every row, offline rules and your catalog; submits nothing
+    Validate(ValidateArgs),
+    /// Print the exact v3 request bodies a manifest produces
+    Render(RenderArgs),
+    /// Show what a run would do (new / changed / unchanged / orphaned) and what it would cost
+    Plan(PlanArgs),
+    /// Print the manifest JSON Schema (schema.json)
+    Schema,
     /// Show configured accounts and how each authenticates (never the secret)
     Accounts(AccountsArgs),
     /// Run the local HeyGen v3 simulator
@@ -189,6 +200,50 @@ pub struct CreateArgs {
     /// Idempotency-Key to send [default: a fresh one per invocation]
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+}
+
+/// How `validate` and `plan` consult the catalog.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// Skip catalog checks (no network): only HeyGen's documented rules are checked
+    #[arg(long)]
+    pub offline: bool,
+    /// Fetch the catalog even if the cached copy is fresh
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh_catalog: bool,
+}
+
+/// `reelflow validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Catalog options.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+/// `reelflow render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Only the row with this key
+    #[arg(long, value_name = "KEY")]
+    pub row: Option<String>,
+}
+
+/// `reelflow plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Catalog options.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// Count failed rows as to be resubmitted
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 /// `reelflow accounts`.

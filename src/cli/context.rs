@@ -55,6 +55,13 @@ impl Context {
         Ok(normalize_name(name)?)
     }
 
+    /// The account for a manifest: `--account`, else the manifest's, else
+    /// the configured default.
+    pub fn manifest_account(&self, manifest_account: Option<&str>) -> Result<String, Failure> {
+        let name = self.global.account.as_deref().or(manifest_account).unwrap_or(self.accounts.default_name());
+        Ok(normalize_name(name)?)
+    }
+
     /// A client for an account. Under `--sim` every account name works and
     /// is its own simulated account; no secret is read.
     pub fn client(&self, explicit: Option<&str>) -> Result<Client, Failure> {

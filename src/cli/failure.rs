@@ -26,6 +26,8 @@ pub struct Failure {
     pub request_id: Option<String>,
     /// A pre-rendered multi-line report (diagnostics with source excerpts).
     pub report: Option<String>,
+    /// The same report for `--json` (the problems as data).
+    pub json_detail: Option<serde_json::Value>,
 }
 
 impl Failure {
@@ -39,6 +41,7 @@ impl Failure {
             param: None,
             request_id: None,
             report: None,
+            json_detail: None,
         }
     }
 
@@ -57,7 +60,7 @@ impl Failure {
     pub fn print(&self, json_mode: bool) {
         let mut err = std::io::stderr().lock();
         if json_mode {
-            let body = json!({"error": {
+            let mut body = json!({"error": {
                 "code": self.code,
                 "message": self.message,
                 "hint": self.hint,
@@ -65,6 +68,9 @@ impl Failure {
                 "request_id": self.request_id,
                 "exit_code": self.exit,
             }});
+            if let Some(d) = &self.json_detail {
+                body["error"]["detail"] = d.clone();
+            }
             let _ = writeln!(err, "{body}");
             return;
         }

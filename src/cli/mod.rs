@@ -9,10 +9,15 @@ pub mod args;
 mod avatars;
 mod context;
 mod failure;
+mod manifests;
 mod me;
+mod plan;
+mod render;
+mod schema;
 pub mod output;
 mod sim;
 mod templates;
+mod validate;
 mod videos;
 mod voices;
 
@@ -54,8 +59,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    if let Command::Sim(cmd) = &cli.command {
-        return sim::run(cmd).await;
+    match &cli.command {
+        Command::Sim(cmd) => return sim::run(cmd).await,
+        Command::Schema => return Ok(schema::run()),
+        _ => {}
     }
     let ctx = Context::new(cli.global).await?;
     match &cli.command {
@@ -65,6 +72,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Me => me::run(&ctx).await,
         Command::Videos(cmd) => videos::run(&ctx, cmd).await,
         Command::Accounts(a) => accounts::run(&ctx, a).await,
-        Command::Sim(_) => unreachable!("handled above"),
+        Command::Validate(a) => validate::run(&ctx, a).await,
+        Command::Render(a) => render::run(&ctx, a).await,
+        Command::Plan(a) => plan::run(&ctx, a).await,
+        Command::Sim(_) | Command::Schema => unreachable!("handled above"),
     }
 }

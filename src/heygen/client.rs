@@ -151,6 +151,17 @@ impl Client {
         &self.inner.base
     }
 
+    /// A stable, non-reversible id of (base URL, credential), for naming
+    /// per-account caches without writing the secret anywhere.
+    pub fn fingerprint(&self) -> String {
+        let (_, secret) = self.inner.credential.header();
+        let mut h = blake3::Hasher::new();
+        h.update(self.inner.base.as_bytes());
+        h.update(b"\n");
+        h.update(secret.as_bytes());
+        h.finalize().to_hex()[..16].to_owned()
+    }
+
     /// How this client authenticates.
     pub fn auth_method(&self) -> &'static str {
         self.inner.credential.method()

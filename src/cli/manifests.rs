@@ -1,0 +1,108 @@
+//! Shared steps of the manifest commands: loading with diagnostics,
+//! choosing the catalog source, running the checks with progress.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::context::Context;
+use super::failure::Failure;
+use crate::diag::Problems;
+use crate::exit;
+use crate::manifest::{LoadedManifest, load};
+use crate::render::Job;
+use crate::validate::catalog::{self, CatalogIndex, DEFAULT_TTL};
+use crate::validate::pipeline::{self, CatalogSource, CheckError, Checked};
+
+/// Loads a manifest; a broken one is exit 3 with every problem shown.
+pub fn load_manifest(path: &Path) -> Result<LoadedManifest, Failure> {
+    load(path).map_err(|e| {
+        let mut f = Failure::new(
+            exit::INVALID_INPUT,
+            "invalid_manifest",
+            format!("{} cannot be used ({} problem{})", path.display(), e.diagnostics.len(), plural(e.diagnostics.len())),
+        );
+        f.report = Some(e.diagnostics.iter().map(|d| d.render(None) + "\n").collect());
+        f.json_detail = Some(serde_json::json!({ "problems": e.diagnostics }));
+        f
+    })
+}
+
+/// `s` when `n` is not 1.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The catalog source for a manifest, or `None` when offline.
+pub fn catalog_source(ctx: &Context, m: &LoadedManifest, offline: bool, refresh: bool) -> Result<Option<CatalogSource>, Failure> {
+    if offline {
+        return Ok(None);
+    }
+    let account = ctx.manifest_account(m.manifest.account.as_deref())?;
+    let client = ctx.client(Some(&account)).map_err(|f| f.hint("or pass --offline to check without the catalog, or --sim"))?;
+    let ttl = std::env::var("REELFLOW_CATALOG_TTL")
+        .ok()
+        .and_then(|v| humantime::parse_duration(&v).ok())
+        .unwrap_or(DEFAULT_TTL);
+    let cache = if ctx.sim().is_some() { None } else { catalog::cache_dir() };
+    Ok(Some(CatalogSource { client, cache, ttl, refresh }))
+}
+
+/// Runs every check; manifest-level problems are exit 3, API trouble the
+/// API's code. Row problems are left in the result for the caller.
+pub async fn check(
+    ctx: &Context,
+    m: LoadedManifest,
+    source: Option<CatalogSource>,
+    on_job: impl FnMut(Job, Option<&CatalogIndex>),
+) -> Result<Checked, Failure> {
+    let path = m.path.clone();
+    let bar = progress(ctx);
+    let result = pipeline::check(m, source, on_job, |n| {
+        if let Some(b) = &bar {
+            b.set_message(format!("{n} rows checked"));
+        }
+    })
+    .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(c) => Ok(c),
+        Err(CheckError::Invalid(ds)) => {
+            let mut f = Failure::new(
+                exit::INVALID_INPUT,
+                "invalid_manifest",
+                format!("{} cannot be used ({} problem{})", path.display(), ds.len(), plural(ds.len())),
+            );
+            f.report = Some(ds.iter().map(|d| d.render(None) + "\n").collect());
+            f.json_detail = Some(serde_json::json!({ "problems": ds }));
+            Err(f)
+        }
+        Err(CheckError::Api(e)) => Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it")),
+    }
+}
+
+/// The failure for rows with problems: exit 4, nothing submitted.
+pub fn validation_failure(problems: &Problems, csv: &Path, rows: u64) -> Failure {
+    let n = problems.error_count();
+    let mut f = Failure::new(
+        exit::VALIDATION_FAILED,
+        "validation_failed",
+        format!("{n} problem{} in {rows} row{}; nothing was submitted", plural(n as usize), plural(rows as usize)),
+    );
+    f.report = Some(problems.render(Some(csv)));
+    f.json_detail = Some(problems.to_json());
+    f
+}
+
+/// A spinner on stderr for long checks (TTY only, never with `--json`).
+fn progress(ctx: &Context) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if ctx.global.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar.set_message("checking rows");
+    Some(bar)
+}

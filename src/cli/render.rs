@@ -1,0 +1,61 @@
+//! `reelflow render`: the exact v3 bodies a manifest produces.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::args::RenderArgs;
+use super::context::Context;
+use super::failure::Failure;
+use super::manifests::{check, load_manifest, validation_failure};
+use crate::exit;
+use crate::plan::{idempotency_key, job_hash};
+
+/// Runs the command.
+pub async fn run(ctx: &Context, args: &RenderArgs) -> Result<u8, Failure> {
+    let m = load_manifest(&args.manifest)?;
+    let account = ctx.manifest_account(m.manifest.account.as_deref())?;
+    let campaign = m.manifest.name.clone();
+    let json = ctx.global.json;
+    let mut printed = 0u64;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let checked = check(ctx, m, None, |job, _| {
+        if args.row.as_deref().is_some_and(|k| k != job.key) {
+            return;
+        }
+        printed += 1;
+        let hash = job_hash(&job, &account);
+        let key = idempotency_key(&campaign, &job.key, &hash);
+        let (method, path) = job.request.endpoint();
+        let body = job.request.body_json();
+        if json {
+            let line = json!({
+                "key": job.key,
+                "row": job.line,
+                "method": method,
+                "path": path,
+                "idempotency_key": key,
+                "hash": hash,
+                "download": job.download.as_ref().map(|p| p.display().to_string()),
+                "body": body,
+            });
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "# row {} · key {:?} · {method} {path} · Idempotency-Key: {key}", job.line, job.key);
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        }
+    })
+    .await?;
+    let _ = out.flush();
+    drop(out);
+    if checked.problems.error_count() > 0 {
+        return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
+    }
+    if let Some(k) = &args.row {
+        if printed == 0 {
+            return Err(Failure::new(exit::USAGE, "no_such_row", format!("no row has the key {k:?}"))
+                .hint("keys are the rendered `data.key`; `reelflow render MANIFEST --json` lists them"));
+        }
+    }
+    Ok(exit::SUCCESS)
+}

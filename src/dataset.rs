@@ -1,0 +1,186 @@
+//! The CSV dataset, streamed one row at a time (never loaded whole).
+//!
+//! UTF-8 with or without a BOM, quoted fields with commas, quotes and
+//! newlines, LF or CRLF line ends. A ragged row, an empty or duplicate
+//! header name, or bytes that are not UTF-8 are errors naming the line.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, Location};
+
+/// The header: column names and their positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Names, in file order.
+    pub names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Header {
+    /// Position of a column.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Line where the row starts (the header is line 1).
+    pub line: u64,
+    /// Values, one per header column.
+    pub values: Vec<String>,
+}
+
+/// A CSV file being read.
+pub struct Dataset {
+    path: PathBuf,
+    reader: csv::Reader<BufReader<File>>,
+    header: Arc<Header>,
+    record: csv::ByteRecord,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset").field("path", &self.path).field("header", &self.header.names).finish()
+    }
+}
+
+impl Dataset {
+    /// Opens `path` and reads its header.
+    pub fn open(path: &Path) -> Result<Dataset, Diagnostic> {
+        let file = File::open(path).map_err(|e| {
+            Diagnostic::error(format!("cannot open the dataset {}: {e}", path.display()))
+                .hint("`data.csv` is relative to the manifest's folder")
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(BufReader::with_capacity(1 << 16, file));
+        let mut first = csv::ByteRecord::new();
+        let got = reader.read_byte_record(&mut first).map_err(|e| csv_error(path, &e))?;
+        if !got {
+            return Err(Diagnostic::error(format!("{} is empty", path.display())).hint("the first line must name the columns"));
+        }
+        let mut names = Vec::with_capacity(first.len());
+        let mut index = HashMap::new();
+        for (i, raw) in first.iter().enumerate() {
+            let name = std::str::from_utf8(raw)
+                .map_err(|_| at(path, 1, format!("column {} of the header is not valid UTF-8", i + 1)).hint("save the file as UTF-8"))?
+                .trim()
+                .to_owned();
+            if name.is_empty() {
+                return Err(at(path, 1, format!("column {} of the header has no name", i + 1))
+                    .hint("every column needs a name: templates refer to columns by name"));
+            }
+            if let Some(prev) = index.insert(name.clone(), i) {
+                return Err(at(path, 1, format!("the header names `{name}` twice (columns {} and {})", prev + 1, i + 1))
+                    .hint("rename one of them: templates refer to columns by name"));
+            }
+            names.push(name);
+        }
+        Ok(Dataset {
+            path: path.to_owned(),
+            reader,
+            header: Arc::new(Header { names, index }),
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Arc<Header> {
+        &self.header
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next row, `None` at the end. Blank lines are skipped.
+    pub fn next_row(&mut self) -> Option<Result<Row, Diagnostic>> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => return Some(Err(csv_error(&self.path, &e))),
+            }
+            let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+            if self.record.len() == 1 && self.record[0].is_empty() {
+                continue;
+            }
+            return Some(self.convert(line));
+        }
+    }
+
+    fn convert(&self, line: u64) -> Result<Row, Diagnostic> {
+        let want = self.header.names.len();
+        if self.record.len() != want {
+            return Err(at(&self.path, line, format!("line {line} has {} fields, the header has {want}", self.record.len())).hint(
+                "quote values that contain commas (\"Smith, Jr.\"), and check for a missing or extra comma",
+            ));
+        }
+        let mut values = Vec::with_capacity(want);
+        for (i, raw) in self.record.iter().enumerate() {
+            match std::str::from_utf8(raw) {
+                Ok(s) => values.push(s.to_owned()),
+                Err(_) => {
+                    return Err(at(&self.path, line, format!("column `{}` on line {line} is not valid UTF-8", self.header.names[i]))
+                        .hint("save the file as UTF-8 (spreadsheet apps: \"CSV UTF-8\")"));
+                }
+            }
+        }
+        Ok(Row { line, values })
+    }
+}
+
+fn at(path: &Path, line: u64, message: String) -> Diagnostic {
+    Diagnostic::error(message).at(Some(Location { file: path.to_owned(), line: line as usize, column: 1, source: None, width: 1 }))
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> Diagnostic {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    match e.kind() {
+        csv::ErrorKind::Io(io) => Diagnostic::error(format!("cannot read {}: {io}", path.display())),
+        _ => at(path, line, format!("malformed CSV: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Result<(Vec<String>, Vec<Row>), Diagnostic> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let mut ds = Dataset::open(&p)?;
+        let mut rows = Vec::new();
+        while let Some(r) = ds.next_row() {
+            rows.push(r?);
+        }
+        Ok((ds.header().names.clone(), rows))
+    }
+
+    #[test]
+    fn bom_crlf_and_quoted_newlines() {
+        let (h, rows) = read(b"\xef\xbb\xbfname,note\r\nAda,\"a, \"\"b\"\"\r\nc\"\r\n\r\nBo,x\r\n").unwrap();
+        assert_eq!(h, ["name", "note"]);
+        assert_eq!(rows[0].values, ["Ada", "a, \"b\"\r\nc"]);
+        assert_eq!((rows[0].line, rows[1].line), (2, 5));
+    }
+
+    #[test]
+    fn broken_files_name_the_line() {
+        assert!(read(b"a,b\n1,2,3\n").unwrap_err().message.contains("line 2 has 3 fields"));
+        assert!(read(b"a,,c\n").unwrap_err().message.contains("column 2 of the header has no name"));
+        assert!(read(b"a,b,a\n").unwrap_err().message.contains("names `a` twice (columns 1 and 3)"));
+        assert!(read(b"a\nok\n\xff\n").unwrap_err().message.contains("line 3 is not valid UTF-8"));
+        assert!(read(b"").unwrap_err().message.contains("is empty"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Manifests: the model, loading with located diagnostics, the field
+//! locator, and the generated JSON Schema.
+
+pub mod load;
+pub mod locate;
+pub mod model;
+pub mod schema;
+
+pub use load::{LoadError, LoadedManifest, load};
+pub use model::Manifest;

@@ -1,0 +1,325 @@
+//! Identity and planning: each job's hash and Idempotency-Key, and what a
+//! run would do compared with the previous results.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::heygen::wire::{AvatarType, CreateVideoRequest, Engine, SceneInput, StudioScene};
+use crate::pricing::{self, Estimate};
+use crate::render::{Job, JobRequest};
+use crate::results::{EntryStatus, ResultsFile};
+
+/// Writes JSON with object keys sorted and no spaces, so equal requests
+/// hash equally whatever order fields were built in.
+pub fn canonical_json(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            out.push('{');
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push(':');
+                canonical_json(&map[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The job's hash: blake3 of the canonical request body, the account and
+/// the endpoint. Any change to what would be sent changes it.
+pub fn job_hash(job: &Job, account: &str) -> String {
+    let mut canon = String::with_capacity(512);
+    canonical_json(&job.request.body_json(), &mut canon);
+    let (method, path) = job.request.endpoint();
+    let mut h = blake3::Hasher::new();
+    h.update(canon.as_bytes());
+    h.update(b"\0");
+    h.update(account.as_bytes());
+    h.update(b"\0");
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.finalize().to_hex().to_string()
+}
+
+/// `rf:<campaign>:<key hash>:<request hash>`: the same job always sends the
+/// same key, so a retry or a rerun after a crash is replayed by HeyGen
+/// instead of billed again; a changed request gets a new key.
+pub fn idempotency_key(campaign: &str, key: &str, hash: &str) -> String {
+    let slug: String = crate::render::slug(campaign).chars().take(64).collect();
+    let key_hash = blake3::hash(key.as_bytes()).to_hex();
+    format!("rf:{slug}:{}:{}", &key_hash[..16], &hash[..16])
+}
+
+/// What a run would do with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Not in the previous results: will be created.
+    New,
+    /// Its request changed since the last run: will be created again.
+    Changed,
+    /// Same request, already rendered: skipped.
+    Unchanged,
+    /// Same request, accepted earlier and not finished: followed, not recreated.
+    InFlight,
+    /// Same request, failed last time: skipped unless `--retry-failed`.
+    Failed,
+    /// Same request, never submitted last time (credit, cap, interrupt): will be created.
+    Pending,
+    /// In the previous results but no longer in the data: kept, not touched.
+    Orphaned,
+}
+
+impl Change {
+    /// Whether a run submits a create for it.
+    pub fn submits(self, retry_failed: bool) -> bool {
+        matches!(self, Change::New | Change::Changed | Change::Pending) || (retry_failed && self == Change::Failed)
+    }
+}
+
+/// Previous results by key: (hash, status).
+pub type Previous = HashMap<String, (String, EntryStatus)>;
+
+/// Reads the previous results into a lookup.
+pub fn previous(results: Option<&ResultsFile>) -> Previous {
+    results
+        .map(|r| r.entries.iter().map(|e| (e.key.clone(), (e.hash.clone(), e.status))).collect())
+        .unwrap_or_default()
+}
+
+/// How a job compares with the previous results.
+pub fn classify(prev: &Previous, key: &str, hash: &str) -> Change {
+    match prev.get(key) {
+        None => Change::New,
+        Some((h, _)) if h != hash => Change::Changed,
+        Some((_, EntryStatus::Completed)) => Change::Unchanged,
+        Some((_, EntryStatus::Rendering)) => Change::InFlight,
+        Some((_, EntryStatus::Failed)) => Change::Failed,
+        Some((_, EntryStatus::NotSubmitted | EntryStatus::Orphaned)) => Change::Pending,
+    }
+}
+
+/// A pricing bucket: engine, avatar type, resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Product {
+    /// `avatar_iv`, `avatar_v`, `avatar_iii`, `template`, `cinematic`, `studio`.
+    pub engine: String,
+    /// `studio_avatar`, `digital_twin`, `photo_avatar`, or `mixed`.
+    pub avatar_type: String,
+    /// `720p`, `1080p`, `4k`.
+    pub resolution: String,
+}
+
+/// The pricing bucket of a job.
+pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> Product {
+    let engine_of = |e: Option<&Engine>| e.map(Engine::name).unwrap_or("avatar_iv").to_owned();
+    let kind = |id: &str| avatar_type(id).map(|t| t.to_string()).unwrap_or_else(|| "unknown".into());
+    match &job.request {
+        JobRequest::Template { .. } => {
+            Product { engine: "template".into(), avatar_type: "template".into(), resolution: "template".into() }
+        }
+        JobRequest::Video(r) => {
+            let resolution = r.resolution().as_str().to_owned();
+            let (engine, avatar_type) = match r {
+                CreateVideoRequest::Avatar(a) => (engine_of(a.engine.as_ref()), kind(&a.avatar_id)),
+                CreateVideoRequest::Image(_) => ("avatar_iv".into(), "photo_avatar".into()),
+                CreateVideoRequest::CinematicAvatar(_) => ("cinematic".into(), "cinematic".into()),
+                CreateVideoRequest::Studio(s) => {
+                    let mut kinds: Vec<String> = s
+                        .scenes
+                        .iter()
+                        .filter_map(|sc| match sc {
+                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => Some(kind(&a.avatar_id)),
+                            _ => None,
+                        })
+                        .collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    let engines: Vec<String> = s
+                        .scenes
+                        .iter()
+                        .filter_map(|sc| match sc {
+                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => Some(engine_of(a.engine.as_ref())),
+                            _ => None,
+                        })
+                        .collect();
+                    let engine = if engines.windows(2).all(|w| w[0] == w[1]) {
+                        engines.first().cloned().unwrap_or_else(|| "studio".into())
+                    } else {
+                        "mixed".into()
+                    };
+                    (format!("studio/{engine}"), if kinds.len() == 1 { kinds.remove(0) } else { "mixed".into() })
+                }
+            };
+            Product { engine, avatar_type, resolution }
+        }
+    }
+}
+
+/// Estimates one job; templates use the template's scene count.
+pub fn estimate(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>, template_scenes: usize) -> Estimate {
+    match &job.request {
+        JobRequest::Video(r) => pricing::estimate_create(r, avatar_type),
+        JobRequest::Template { body, .. } => pricing::estimate_template(body, template_scenes),
+    }
+}
+
+/// Totals of one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// Videos.
+    pub videos: u64,
+    /// Output seconds.
+    pub seconds: f64,
+    /// USD.
+    pub usd: f64,
+    /// Some lengths are guesses (audio reelflow cannot measure).
+    pub approximate: bool,
+}
+
+impl Totals {
+    /// Adds an estimate.
+    pub fn add(&mut self, e: &Estimate) {
+        self.videos += 1;
+        self.seconds += e.seconds;
+        self.usd += e.usd;
+        self.approximate |= e.approximate;
+    }
+}
+
+/// What a run would do, in numbers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlanSummary {
+    /// Rows per change kind.
+    pub counts: BTreeMap<Change, u64>,
+    /// Estimate of what a run submits, per pricing bucket.
+    pub by_product: BTreeMap<String, Totals>,
+    /// Estimate of everything a run submits.
+    pub to_submit: Totals,
+    /// Rows skipped by `data.where`.
+    pub skipped_by_filter: u64,
+}
+
+impl PlanSummary {
+    /// Counts one row.
+    pub fn count(&mut self, change: Change) {
+        *self.counts.entry(change).or_default() += 1;
+    }
+
+    /// Adds a job a run will submit.
+    pub fn add_submit(&mut self, product: &Product, e: &Estimate) {
+        self.to_submit.add(e);
+        let label = format!("{} · {} · {}", product.engine, product.avatar_type, product.resolution);
+        self.by_product.entry(label).or_default().add(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [true, null], "c": "x\"y"}});
+        let mut out = String::new();
+        canonical_json(&v, &mut out);
+        assert_eq!(out, r#"{"a":{"c":"x\"y","d":[true,null]},"b":1}"#);
+    }
+
+    #[test]
+    fn idempotency_keys_are_valid_and_stable() {
+        let k = idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32));
+        assert!(crate::heygen::rules::is_valid_idempotency_key(&k), "{k}");
+        assert!(k.starts_with("rf:spring-onboarding:"));
+        assert_eq!(k, idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32)));
+        assert_ne!(k, idempotency_key("Spring Onboarding!", "bob@example.com", &"ab".repeat(32)));
+    }
+}
+
+/// A job with its identity, change and estimate.
+#[derive(Debug, Clone)]
+pub struct PlannedJob {
+    /// The job.
+    pub job: Job,
+    /// Its hash.
+    pub hash: String,
+    /// Its Idempotency-Key.
+    pub idempotency_key: String,
+    /// Compared with the previous results.
+    pub change: Change,
+    /// Its cost estimate.
+    pub estimate: Estimate,
+}
+
+/// Plans jobs one at a time against the previous results.
+#[derive(Debug)]
+pub struct Planner {
+    prev: Previous,
+    account: String,
+    campaign: String,
+    retry_failed: bool,
+    /// Running totals.
+    pub summary: PlanSummary,
+}
+
+impl Planner {
+    /// A planner for `campaign` on `account`.
+    pub fn new(previous: Option<&ResultsFile>, campaign: &str, account: &str, retry_failed: bool) -> Self {
+        Planner {
+            prev: self::previous(previous),
+            account: account.to_owned(),
+            campaign: campaign.to_owned(),
+            retry_failed,
+            summary: PlanSummary::default(),
+        }
+    }
+
+    /// Plans one job.
+    pub fn add(&mut self, job: Job, catalog: Option<&crate::validate::catalog::CatalogIndex>) -> PlannedJob {
+        let hash = job_hash(&job, &self.account);
+        let change = classify(&self.prev, &job.key, &hash);
+        self.prev.remove(&job.key);
+        let types = |id: &str| catalog.and_then(|c| c.avatar_type(id));
+        let scenes = match &job.request {
+            JobRequest::Template { template_id, .. } => {
+                catalog.and_then(|c| c.template(template_id)).map_or(1, |t| t.scene_ids.len())
+            }
+            JobRequest::Video(_) => 0,
+        };
+        let est = estimate(&job, &types, scenes);
+        self.summary.count(change);
+        if change.submits(self.retry_failed) {
+            self.summary.add_submit(&product(&job, &types), &est);
+        }
+        let idempotency_key = idempotency_key(&self.campaign, &job.key, &hash);
+        PlannedJob { job, hash, idempotency_key, change, estimate: est }
+    }
+
+    /// Rows of the previous results that no job matched: orphaned.
+    pub fn finish(mut self) -> (PlanSummary, Vec<String>) {
+        let mut orphans: Vec<String> = self.prev.into_keys().collect();
+        orphans.sort();
+        for _ in &orphans {
+            self.summary.count(Change::Orphaned);
+        }
+        (self.summary, orphans)
+    }
+}

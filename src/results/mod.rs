@@ -1,0 +1,258 @@
+//! The results manifest: one entry per row, sorted by key, written
+//! atomically. It is both the report of a run and the state the next
+//! `plan`/`run` compares against.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Format version of results files.
+pub const RESULTS_FORMAT: u32 = 1;
+
+/// Where a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Accepted by HeyGen; waiting or rendering.
+    Rendering,
+    /// Rendered (and downloaded, when downloads are on).
+    Completed,
+    /// Rendering failed (not charged); `--retry-failed` resubmits.
+    Failed,
+    /// Not submitted: out of credit, cost cap, interrupted, or a create
+    /// that HeyGen refused. `error` says why.
+    NotSubmitted,
+    /// The row is no longer in the data; kept for the record.
+    Orphaned,
+}
+
+/// An error recorded for a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryError {
+    /// Machine code (HeyGen's `failure_code`, or an API error code).
+    pub code: String,
+    /// Human message.
+    pub message: String,
+}
+
+/// One row's result. Field order is fixed so diffs stay small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Row key.
+    pub key: String,
+    /// CSV line of the row (at the last run).
+    pub row: u64,
+    /// Job hash (request body + account + endpoint).
+    pub hash: String,
+    /// Status.
+    pub status: EntryStatus,
+    /// HeyGen video id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_id: Option<String>,
+    /// The Idempotency-Key the create carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Video title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Downloaded file, relative to the manifest's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_bytes: Option<u64>,
+    /// Downloaded captions file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captions_file: Option<String>,
+    /// Link to the video in HeyGen's app (does not expire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_page_url: Option<String>,
+    /// Presigned video URL as last fetched (expires; `reelflow status`
+    /// fetches fresh ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_url: Option<String>,
+    /// Presigned captioned-video URL as last fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captioned_video_url: Option<String>,
+    /// Presigned SRT URL as last fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle_url: Option<String>,
+    /// Thumbnail URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    /// Output length, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<f64>,
+    /// Estimated cost before the run, USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_usd: Option<f64>,
+    /// Cost at HeyGen's rates for the actual length, USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Why it failed or was not submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<EntryError>,
+    /// Create attempts that reached HeyGen.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When it was accepted (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
+    /// When rendering finished (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+}
+
+impl Entry {
+    /// A fresh entry for a row.
+    pub fn new(key: String, row: u64, hash: String) -> Self {
+        Entry {
+            key,
+            row,
+            hash,
+            status: EntryStatus::NotSubmitted,
+            video_id: None,
+            idempotency_key: None,
+            title: None,
+            file: None,
+            file_bytes: None,
+            captions_file: None,
+            video_page_url: None,
+            video_url: None,
+            captioned_video_url: None,
+            subtitle_url: None,
+            thumbnail_url: None,
+            duration_secs: None,
+            estimated_cost_usd: None,
+            cost_usd: None,
+            error: None,
+            attempts: 0,
+            submitted_at: None,
+            completed_at: None,
+        }
+    }
+}
+
+/// Totals over entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Entries.
+    pub total: u64,
+    /// Completed.
+    pub completed: u64,
+    /// Still rendering.
+    pub rendering: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Not submitted.
+    pub not_submitted: u64,
+    /// Orphaned.
+    pub orphaned: u64,
+    /// Output seconds of completed videos.
+    pub duration_secs: f64,
+    /// Cost of completed videos, USD.
+    pub cost_usd: f64,
+}
+
+/// A results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// Format version (1).
+    pub reelflow_results: u32,
+    /// Campaign name.
+    pub campaign: String,
+    /// Account the videos were made with.
+    pub account: String,
+    /// `I/N` when this file holds one shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// Last write (RFC 3339).
+    pub updated_at: String,
+    /// Totals.
+    pub summary: Summary,
+    /// One entry per row, sorted by key.
+    pub entries: Vec<Entry>,
+}
+
+impl ResultsFile {
+    /// An empty results file.
+    pub fn new(campaign: &str, account: &str, shard: Option<String>) -> Self {
+        ResultsFile {
+            reelflow_results: RESULTS_FORMAT,
+            campaign: campaign.to_owned(),
+            account: account.to_owned(),
+            shard,
+            updated_at: now_rfc3339(),
+            summary: Summary::default(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Sorts entries by key and recomputes the summary.
+    pub fn normalize(&mut self) {
+        self.entries.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut s = Summary { total: self.entries.len() as u64, ..Summary::default() };
+        for e in &self.entries {
+            match e.status {
+                EntryStatus::Completed => {
+                    s.completed += 1;
+                    s.duration_secs += e.duration_secs.unwrap_or(0.0);
+                    s.cost_usd += e.cost_usd.unwrap_or(0.0);
+                }
+                EntryStatus::Rendering => s.rendering += 1,
+                EntryStatus::Failed => s.failed += 1,
+                EntryStatus::NotSubmitted => s.not_submitted += 1,
+                EntryStatus::Orphaned => s.orphaned += 1,
+            }
+        }
+        s.duration_secs = (s.duration_secs * 100.0).round() / 100.0;
+        s.cost_usd = (s.cost_usd * 10_000.0).round() / 10_000.0;
+        self.summary = s;
+    }
+
+    /// Reads a results file; `Ok(None)` when it does not exist.
+    pub fn read(path: &Path) -> Result<Option<ResultsFile>, String> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let file: ResultsFile = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a reelflow results file: {e}", path.display()))?;
+        if file.reelflow_results != RESULTS_FORMAT {
+            return Err(format!("{} has results format {}, this reelflow reads {RESULTS_FORMAT}", path.display(), file.reelflow_results));
+        }
+        Ok(Some(file))
+    }
+
+    /// Writes atomically (temp file, fsync, rename): readers and a crash
+    /// mid-write only ever see a complete file.
+    pub fn write(&mut self, path: &Path) -> std::io::Result<()> {
+        self.normalize();
+        self.updated_at = now_rfc3339();
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes)
+    }
+}
+
+/// Writes `bytes` to `path` via a temp file in the same folder, fsynced,
+/// then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".reelflow-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Now, RFC 3339 in UTC with second precision.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
