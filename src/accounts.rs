@@ -308,9 +308,10 @@ impl Accounts {
                 Some((name, kind))
             });
             if let Some((name, kind)) = parsed
-                && self.env.get(key).is_some() {
-                    found.entry(name).or_default().push((kind, key.clone()));
-                }
+                && self.env.get(key).is_some()
+            {
+                found.entry(name).or_default().push((kind, key.clone()));
+            }
         }
         for (name, mut options) in found {
             if self.specs.contains_key(&name) {

@@ -4,11 +4,12 @@
 //! newlines, LF or CRLF line ends. A ragged row, an empty or duplicate
 //! header name, or bytes that are not UTF-8 are errors naming the line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use crate::diag::{Diagnostic, Location};
 
@@ -36,17 +37,81 @@ pub struct Row {
     pub values: Vec<String>,
 }
 
+/// Where the line breaks of the file are, as far as the CSV parser has read.
+///
+/// The csv crate's line numbers lag after CRLF line ends and blank lines
+/// (a record's reported start is where the parser began scanning, before
+/// the line breaks it skipped). So reelflow counts lines itself: this index
+/// notes each `\r` and `\n` offset as bytes pass through, and
+/// [`LineIndex::line_at`] skips the breaks at a record's reported start.
+/// Offsets already passed are dropped, so memory stays at one read-ahead
+/// buffer's worth.
+#[derive(Debug, Default)]
+struct LineIndex {
+    /// (offset, is `\n`) of line-break bytes not yet passed.
+    pending: VecDeque<(u64, bool)>,
+    passed: u64,
+    read: u64,
+}
+
+impl LineIndex {
+    /// The 1-based line of a record the parser reports at `offset`
+    /// (queries must not go back).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut at = offset;
+        while let Some(&(off, nl)) = self.pending.front() {
+            // Breaks before the offset, and the run of breaks starting at it
+            // (a record never starts with a line break), are behind the record.
+            if off <= at {
+                if off == at {
+                    at += 1;
+                }
+                self.pending.pop_front();
+                self.passed += u64::from(nl);
+            } else {
+                break;
+            }
+        }
+        self.passed + 1
+    }
+}
+
+/// A reader that feeds a [`LineIndex`].
+struct Counting<R> {
+    inner: R,
+    index: Arc<Mutex<LineIndex>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut idx = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let base = idx.read;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' || *b == b'\r' {
+                idx.pending.push_back((base + i as u64, *b == b'\n'));
+            }
+        }
+        idx.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// A CSV file being read.
 pub struct Dataset {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<Counting<BufReader<File>>>,
+    lines: Arc<Mutex<LineIndex>>,
     header: Arc<Header>,
     record: csv::ByteRecord,
 }
 
 impl std::fmt::Debug for Dataset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dataset").field("path", &self.path).field("header", &self.header.names).finish()
+        f.debug_struct("Dataset")
+            .field("path", &self.path)
+            .field("header", &self.header.names)
+            .finish()
     }
 }
 
@@ -57,21 +122,28 @@ impl Dataset {
             Diagnostic::error(format!("cannot open the dataset {}: {e}", path.display()))
                 .hint("`data.csv` is relative to the manifest's folder")
         })?;
+        let lines = Arc::new(Mutex::new(LineIndex::default()));
+        let counting =
+            Counting { inner: BufReader::with_capacity(1 << 16, file), index: lines.clone() };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 16)
-            .from_reader(BufReader::with_capacity(1 << 16, file));
+            .from_reader(counting);
         let mut first = csv::ByteRecord::new();
         let got = reader.read_byte_record(&mut first).map_err(|e| csv_error(path, &e))?;
         if !got {
-            return Err(Diagnostic::error(format!("{} is empty", path.display())).hint("the first line must name the columns"));
+            return Err(Diagnostic::error(format!("{} is empty", path.display()))
+                .hint("the first line must name the columns"));
         }
         let mut names = Vec::with_capacity(first.len());
         let mut index = HashMap::new();
         for (i, raw) in first.iter().enumerate() {
             let name = std::str::from_utf8(raw)
-                .map_err(|_| at(path, 1, format!("column {} of the header is not valid UTF-8", i + 1)).hint("save the file as UTF-8"))?
+                .map_err(|_| {
+                    at(path, 1, format!("column {} of the header is not valid UTF-8", i + 1))
+                        .hint("save the file as UTF-8")
+                })?
                 .trim()
                 .to_owned();
             if name.is_empty() {
@@ -79,14 +151,19 @@ impl Dataset {
                     .hint("every column needs a name: templates refer to columns by name"));
             }
             if let Some(prev) = index.insert(name.clone(), i) {
-                return Err(at(path, 1, format!("the header names `{name}` twice (columns {} and {})", prev + 1, i + 1))
-                    .hint("rename one of them: templates refer to columns by name"));
+                return Err(at(
+                    path,
+                    1,
+                    format!("the header names `{name}` twice (columns {} and {})", prev + 1, i + 1),
+                )
+                .hint("rename one of them: templates refer to columns by name"));
             }
             names.push(name);
         }
         Ok(Dataset {
             path: path.to_owned(),
             reader,
+            lines,
             header: Arc::new(Header { names, index }),
             record: csv::ByteRecord::new(),
         })
@@ -110,7 +187,8 @@ impl Dataset {
                 Ok(true) => {}
                 Err(e) => return Some(Err(csv_error(&self.path, &e))),
             }
-            let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+            let offset = self.record.position().map(|p| p.byte()).unwrap_or(0);
+            let line = self.lines.lock().unwrap_or_else(|p| p.into_inner()).line_at(offset);
             if self.record.len() == 1 && self.record[0].is_empty() {
                 continue;
             }
@@ -130,8 +208,15 @@ impl Dataset {
             match std::str::from_utf8(raw) {
                 Ok(s) => values.push(s.to_owned()),
                 Err(_) => {
-                    return Err(at(&self.path, line, format!("column `{}` on line {line} is not valid UTF-8", self.header.names[i]))
-                        .hint("save the file as UTF-8 (spreadsheet apps: \"CSV UTF-8\")"));
+                    return Err(at(
+                        &self.path,
+                        line,
+                        format!(
+                            "column `{}` on line {line} is not valid UTF-8",
+                            self.header.names[i]
+                        ),
+                    )
+                    .hint("save the file as UTF-8 (spreadsheet apps: \"CSV UTF-8\")"));
                 }
             }
         }
@@ -140,13 +225,21 @@ impl Dataset {
 }
 
 fn at(path: &Path, line: u64, message: String) -> Diagnostic {
-    Diagnostic::error(message).at(Some(Location { file: path.to_owned(), line: line as usize, column: 1, source: None, width: 1 }))
+    Diagnostic::error(message).at(Some(Location {
+        file: path.to_owned(),
+        line: line as usize,
+        column: 1,
+        source: None,
+        width: 1,
+    }))
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> Diagnostic {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     match e.kind() {
-        csv::ErrorKind::Io(io) => Diagnostic::error(format!("cannot read {}: {io}", path.display())),
+        csv::ErrorKind::Io(io) => {
+            Diagnostic::error(format!("cannot read {}: {io}", path.display()))
+        }
         _ => at(path, line, format!("malformed CSV: {e}")),
     }
 }
@@ -169,17 +262,25 @@ mod tests {
 
     #[test]
     fn bom_crlf_and_quoted_newlines() {
-        let (h, rows) = read(b"\xef\xbb\xbfname,note\r\nAda,\"a, \"\"b\"\"\r\nc\"\r\n\r\nBo,x\r\n").unwrap();
+        let (h, rows) =
+            read(b"\xef\xbb\xbfname,note\r\nAda,\"a, \"\"b\"\"\r\nc\"\r\n\r\nBo,x\r\nCy,y\r\n")
+                .unwrap();
         assert_eq!(h, ["name", "note"]);
         assert_eq!(rows[0].values, ["Ada", "a, \"b\"\r\nc"]);
-        assert_eq!((rows[0].line, rows[1].line), (2, 5));
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 5, 6]);
+        let (_, plain) = read(b"id\n1\n2\r\n3\n").unwrap();
+        assert_eq!(plain.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4]);
     }
 
     #[test]
     fn broken_files_name_the_line() {
         assert!(read(b"a,b\n1,2,3\n").unwrap_err().message.contains("line 2 has 3 fields"));
-        assert!(read(b"a,,c\n").unwrap_err().message.contains("column 2 of the header has no name"));
-        assert!(read(b"a,b,a\n").unwrap_err().message.contains("names `a` twice (columns 1 and 3)"));
+        assert!(
+            read(b"a,,c\n").unwrap_err().message.contains("column 2 of the header has no name")
+        );
+        assert!(
+            read(b"a,b,a\n").unwrap_err().message.contains("names `a` twice (columns 1 and 3)")
+        );
         assert!(read(b"a\nok\n\xff\n").unwrap_err().message.contains("line 3 is not valid UTF-8"));
         assert!(read(b"").unwrap_err().message.contains("is empty"));
     }

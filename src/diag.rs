@@ -81,7 +81,14 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error.
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), field: None, location: None, row: None, hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            field: None,
+            location: None,
+            row: None,
+            hint: None,
+        }
     }
 
     /// A warning.
@@ -154,7 +161,10 @@ impl Diagnostic {
 }
 
 /// The closest of `candidates` to `word`, when close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -212,15 +222,25 @@ impl Problems {
 
     /// Errors counted (warnings excluded).
     pub fn error_count(&self) -> u64 {
-        let grouped: u64 =
-            self.groups.values().filter(|g| g.first.severity == Severity::Error).map(|g| g.count).sum();
-        grouped + self.dropped + self.general.iter().filter(|d| d.severity == Severity::Error).count() as u64
+        let grouped: u64 = self
+            .groups
+            .values()
+            .filter(|g| g.first.severity == Severity::Error)
+            .map(|g| g.count)
+            .sum();
+        grouped
+            + self.dropped
+            + self.general.iter().filter(|d| d.severity == Severity::Error).count() as u64
     }
 
     /// Warnings counted.
     pub fn warning_count(&self) -> u64 {
-        let grouped: u64 =
-            self.groups.values().filter(|g| g.first.severity == Severity::Warning).map(|g| g.count).sum();
+        let grouped: u64 = self
+            .groups
+            .values()
+            .filter(|g| g.first.severity == Severity::Warning)
+            .map(|g| g.count)
+            .sum();
         grouped + self.general.iter().filter(|d| d.severity == Severity::Warning).count() as u64
     }
 

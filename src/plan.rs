@@ -91,7 +91,8 @@ pub enum Change {
 impl Change {
     /// Whether a run submits a create for it.
     pub fn submits(self, retry_failed: bool) -> bool {
-        matches!(self, Change::New | Change::Changed | Change::Pending) || (retry_failed && self == Change::Failed)
+        matches!(self, Change::New | Change::Changed | Change::Pending)
+            || (retry_failed && self == Change::Failed)
     }
 }
 
@@ -131,14 +132,17 @@ pub struct Product {
 /// The pricing bucket of a job.
 pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> Product {
     let engine_of = |e: Option<&Engine>| e.map(Engine::name).unwrap_or("avatar_iv").to_owned();
-    let kind = |id: &str| avatar_type(id).map(|t| t.to_string()).unwrap_or_else(|| "unknown".into());
+    let kind =
+        |id: &str| avatar_type(id).map(|t| t.to_string()).unwrap_or_else(|| "unknown".into());
     match &job.request {
-        JobRequest::Template { .. } => {
-            Product { engine: "template".into(), avatar_type: "template".into(), resolution: "template".into() }
-        }
+        JobRequest::Template { template_id, .. } => Product {
+            engine: "template".into(),
+            avatar_type: template_id.clone(),
+            resolution: "template default".into(),
+        },
         JobRequest::Video(r) => {
             let resolution = r.resolution().as_str().to_owned();
-            let (engine, avatar_type) = match r {
+            let (engine, avatar_type) = match r.as_ref() {
                 CreateVideoRequest::Avatar(a) => (engine_of(a.engine.as_ref()), kind(&a.avatar_id)),
                 CreateVideoRequest::Image(_) => ("avatar_iv".into(), "photo_avatar".into()),
                 CreateVideoRequest::CinematicAvatar(_) => ("cinematic".into(), "cinematic".into()),
@@ -147,7 +151,9 @@ pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> P
                         .scenes
                         .iter()
                         .filter_map(|sc| match sc {
-                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => Some(kind(&a.avatar_id)),
+                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => {
+                                Some(kind(&a.avatar_id))
+                            }
                             _ => None,
                         })
                         .collect();
@@ -157,7 +163,9 @@ pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> P
                         .scenes
                         .iter()
                         .filter_map(|sc| match sc {
-                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => Some(engine_of(a.engine.as_ref())),
+                            StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => {
+                                Some(engine_of(a.engine.as_ref()))
+                            }
                             _ => None,
                         })
                         .collect();
@@ -166,7 +174,10 @@ pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> P
                     } else {
                         "mixed".into()
                     };
-                    (format!("studio/{engine}"), if kinds.len() == 1 { kinds.remove(0) } else { "mixed".into() })
+                    (
+                        format!("studio/{engine}"),
+                        if kinds.len() == 1 { kinds.remove(0) } else { "mixed".into() },
+                    )
                 }
             };
             Product { engine, avatar_type, resolution }
@@ -175,7 +186,11 @@ pub fn product(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>) -> P
 }
 
 /// Estimates one job; templates use the template's scene count.
-pub fn estimate(job: &Job, avatar_type: &dyn Fn(&str) -> Option<AvatarType>, template_scenes: usize) -> Estimate {
+pub fn estimate(
+    job: &Job,
+    avatar_type: &dyn Fn(&str) -> Option<AvatarType>,
+    template_scenes: usize,
+) -> Estimate {
     match &job.request {
         JobRequest::Video(r) => pricing::estimate_create(r, avatar_type),
         JobRequest::Template { body, .. } => pricing::estimate_template(body, template_scenes),
@@ -227,7 +242,11 @@ impl PlanSummary {
     /// Adds a job a run will submit.
     pub fn add_submit(&mut self, product: &Product, e: &Estimate) {
         self.to_submit.add(e);
-        let label = format!("{} · {} · {}", product.engine, product.avatar_type, product.resolution);
+        let label = if product.engine == "template" {
+            format!("HeyGen template {}", product.avatar_type)
+        } else {
+            format!("{} · {} · {}", product.engine, product.avatar_type, product.resolution)
+        };
         self.by_product.entry(label).or_default().add(e);
     }
 }
@@ -282,7 +301,12 @@ pub struct Planner {
 
 impl Planner {
     /// A planner for `campaign` on `account`.
-    pub fn new(previous: Option<&ResultsFile>, campaign: &str, account: &str, retry_failed: bool) -> Self {
+    pub fn new(
+        previous: Option<&ResultsFile>,
+        campaign: &str,
+        account: &str,
+        retry_failed: bool,
+    ) -> Self {
         Planner {
             prev: self::previous(previous),
             account: account.to_owned(),
@@ -293,7 +317,11 @@ impl Planner {
     }
 
     /// Plans one job.
-    pub fn add(&mut self, job: Job, catalog: Option<&crate::validate::catalog::CatalogIndex>) -> PlannedJob {
+    pub fn add(
+        &mut self,
+        job: Job,
+        catalog: Option<&crate::validate::catalog::CatalogIndex>,
+    ) -> PlannedJob {
         let hash = job_hash(&job, &self.account);
         let change = classify(&self.prev, &job.key, &hash);
         self.prev.remove(&job.key);

@@ -17,9 +17,9 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::dataset::{Header, Row};
 use crate::diag::{Diagnostic, Location, RowRef, did_you_mean};
 use crate::heygen::wire::{
-    AssetInput, AvatarSceneInput, AvatarVideo, Background, BackgroundType, Caption,
-    CharacterType, CreateVideoRequest, Engine, GenerateFromTemplate, ImageSceneInput, ImageVideo,
-    SceneBackground, SceneInput, StudioScene, StudioVideo, TemplateVariable, VoiceSettings,
+    AssetInput, AvatarSceneInput, AvatarVideo, Background, BackgroundType, Caption, CharacterType,
+    CreateVideoRequest, Engine, GenerateFromTemplate, ImageSceneInput, ImageVideo, SceneBackground,
+    SceneInput, StudioScene, StudioVideo, TemplateVariable, VoiceSettings,
 };
 use crate::manifest::load::is_studio;
 use crate::manifest::model::{
@@ -29,13 +29,14 @@ use crate::manifest::model::{
 use crate::manifest::{LoadedManifest, locate};
 
 /// Names every template may use besides columns and `vars` entries.
-const BUILTIN_NAMES: &[&str] = &["row", "key", "vars", "range", "dict", "namespace", "debug", "cycler", "joiner", "loop"];
+const BUILTIN_NAMES: &[&str] =
+    &["row", "key", "vars", "range", "dict", "namespace", "debug", "cycler", "joiner", "loop"];
 
 /// What a job sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobRequest {
     /// `POST /v3/videos`.
-    Video(CreateVideoRequest),
+    Video(Box<CreateVideoRequest>),
     /// `POST /v3/templates/{template_id}`.
     Template {
         /// Template id.
@@ -50,7 +51,9 @@ impl JobRequest {
     pub fn endpoint(&self) -> (&'static str, String) {
         match self {
             JobRequest::Video(_) => ("POST", "/v3/videos".into()),
-            JobRequest::Template { template_id, .. } => ("POST", format!("/v3/templates/{template_id}")),
+            JobRequest::Template { template_id, .. } => {
+                ("POST", format!("/v3/templates/{template_id}"))
+            }
         }
     }
 
@@ -170,7 +173,8 @@ fn environment() -> Environment<'static> {
     // Jinja's `default` only replaces undefined values; a CSV cell is never
     // undefined, just empty, so empty counts as missing too.
     let default = |v: Value, fallback: Option<Value>| -> Value {
-        let missing = v.is_undefined() || v.is_none() || v.as_str().is_some_and(|s| s.trim().is_empty());
+        let missing =
+            v.is_undefined() || v.is_none() || v.as_str().is_some_and(|s| s.trim().is_empty());
         if missing { fallback.unwrap_or_else(|| Value::from("")) } else { v }
     };
     env.add_filter("default", default);
@@ -262,7 +266,8 @@ impl Compiled {
         if let Some(f) = &man.data.filter {
             // `where` is an expression; `{{ … }}` around it is optional.
             let inner = f.trim();
-            let inner = inner.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")).unwrap_or(inner).trim();
+            let inner =
+                inner.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")).unwrap_or(inner).trim();
             c.fields.push(Field {
                 path: "data.where".into(),
                 source: format!("{{% if {inner} %}}true{{% endif %}}"),
@@ -364,13 +369,17 @@ impl Compiled {
             let mut used: Vec<String> = tmpl.undeclared_variables(false).into_iter().collect();
             used.sort();
             for name in used {
-                let builtin = BUILTIN_NAMES.contains(&name.as_str()) && !(name == "key" && field.path == "data.key");
+                let builtin = BUILTIN_NAMES.contains(&name.as_str())
+                    && !(name == "key" && field.path == "data.key");
                 if builtin || known.contains(&name.as_str()) {
                     continue;
                 }
-                let mut d = manifest.error_at(&field.path, format!("`{name}` is not a CSV column or a var"));
+                let mut d = manifest
+                    .error_at(&field.path, format!("`{name}` is not a CSV column or a var"));
                 d = match did_you_mean(&name, known.iter().copied()) {
-                    Some(s) => d.hint(format!("did you mean `{s}`? Columns: {}", header.names.join(", "))),
+                    Some(s) => {
+                        d.hint(format!("did you mean `{s}`? Columns: {}", header.names.join(", ")))
+                    }
                     None if name == "key" => d.hint("the key template cannot use `key` itself"),
                     None => d.hint(format!(
                         "columns: {}; a column name with spaces is written row[\"First Name\"]",
@@ -383,9 +392,22 @@ impl Compiled {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let index = c.fields.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect::<HashMap<_, _>>();
+        let index = c
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect::<HashMap<_, _>>();
         let filter = index.get("data.where").copied();
-        Ok(Compiled { env, fields: c.fields, index, vars: Value::from(vars), header, manifest, filter })
+        Ok(Compiled {
+            env,
+            fields: c.fields,
+            index,
+            vars: Value::from(vars),
+            header,
+            manifest,
+            filter,
+        })
     }
 
     /// The dataset header.
@@ -403,7 +425,10 @@ impl Compiled {
         if !f.templated {
             return Ok(f.source.clone());
         }
-        let tmpl = self.env.get_template(&f.path).map_err(|e| template_error(&self.manifest, f, &e, Some(row)))?;
+        let tmpl = self
+            .env
+            .get_template(&f.path)
+            .map_err(|e| template_error(&self.manifest, f, &e, Some(row)))?;
         tmpl.render(ctx).map_err(|e| template_error(&self.manifest, f, &e, Some(row)))
     }
 
@@ -411,25 +436,38 @@ impl Compiled {
     /// Every problem of the row is reported at once.
     pub fn render(&self, row: &Row) -> Result<Option<Job>, Vec<Diagnostic>> {
         let mut row_ref = RowRef { line: row.line, key: None };
-        let mut ctx = Arc::new(RowCtx { header: self.header.clone(), values: row.values.clone(), vars: self.vars.clone(), key: None });
+        let mut ctx = Arc::new(RowCtx {
+            header: self.header.clone(),
+            values: row.values.clone(),
+            vars: self.vars.clone(),
+            key: None,
+        });
         let key_idx = self.index["data.key"];
-        let key = self.render_field(key_idx, &Value::from_dyn_object(ctx.clone()), &row_ref).map_err(|d| vec![d])?;
+        let key = self
+            .render_field(key_idx, &Value::from_dyn_object(ctx.clone()), &row_ref)
+            .map_err(|d| vec![d])?;
         if key.trim().is_empty() {
-            return Err(vec![self.row_error("data.key", "the row key rendered empty", &row_ref).hint(
-                "every row needs a non-empty key: check the key column for blank cells",
-            )]);
+            return Err(vec![
+                self.row_error("data.key", "the row key rendered empty", &row_ref)
+                    .hint("every row needs a non-empty key: check the key column for blank cells"),
+            ]);
         }
         row_ref.key = Some(key.clone());
         if let Some(ctx_mut) = Arc::get_mut(&mut ctx) {
             ctx_mut.key = Some(key.clone());
         } else {
-            ctx = Arc::new(RowCtx { header: self.header.clone(), values: row.values.clone(), vars: self.vars.clone(), key: Some(key.clone()) });
+            ctx = Arc::new(RowCtx {
+                header: self.header.clone(),
+                values: row.values.clone(),
+                vars: self.vars.clone(),
+                key: Some(key.clone()),
+            });
         }
         let ctx_value = Value::from_dyn_object(ctx);
-        if let Some(fi) = self.filter {
-            if self.render_field(fi, &ctx_value, &row_ref).map_err(|d| vec![d])? != "true" {
-                return Ok(None);
-            }
+        if let Some(fi) = self.filter
+            && self.render_field(fi, &ctx_value, &row_ref).map_err(|d| vec![d])? != "true"
+        {
+            return Ok(None);
         }
         let mut rendered: Vec<Option<String>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
@@ -447,7 +485,7 @@ impl Compiled {
         }
         let mut b = Builder { c: self, rendered: &rendered, row: &row_ref, problems: Vec::new() };
         let request = match (&self.manifest.manifest.video, &self.manifest.manifest.template) {
-            (Some(_), _) => b.video().map(JobRequest::Video),
+            (Some(_), _) => b.video().map(|v| JobRequest::Video(Box::new(v))),
             (None, Some(_)) => b.template(),
             (None, None) => None,
         };
@@ -464,14 +502,38 @@ impl Compiled {
     }
 }
 
-fn template_error(m: &LoadedManifest, f: &Field, e: &minijinja::Error, row: Option<&RowRef>) -> Diagnostic {
+fn template_error(
+    m: &LoadedManifest,
+    f: &Field,
+    e: &minijinja::Error,
+    row: Option<&RowRef>,
+) -> Diagnostic {
     let found = locate::locate(&m.text, &f.path);
     let location = found.map(|fd| {
         // The error's line is inside the template; the template starts on
         // the value's line (the next line for `|` block scalars).
-        let line = fd.value_line + e.line().unwrap_or(1).saturating_sub(1);
-        let col = if line == fd.line { fd.column } else { 1 };
-        Location::in_text(&m.path, &m.text, line, col, 1)
+        let t_line = e.line().unwrap_or(1);
+        let line = fd.value_line + t_line.saturating_sub(1);
+        let yaml_line = m.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        // Column of the error inside its template line, when known.
+        let in_line = e.range().map(|r| {
+            let before = &f.source[..r.start.min(f.source.len())];
+            r.start - before.rfind('\n').map_or(0, |i| i + 1)
+        });
+        let col = match in_line {
+            Some(c) if line != fd.line => yaml_line.len() - yaml_line.trim_start().len() + c + 1,
+            Some(c) => {
+                // Inline value: the template starts after `key:` and an optional quote.
+                let after_key = yaml_line.find(':').map_or(0, |i| i + 1);
+                let rest = &yaml_line[after_key..];
+                let start = after_key + (rest.len() - rest.trim_start().len());
+                let quoted = yaml_line[start..].starts_with(['"', '\'']);
+                start + usize::from(quoted) + c + 1
+            }
+            None => fd.column,
+        };
+        let width = e.range().map_or(1, |r| r.len().clamp(1, 40));
+        Location::in_text(&m.path, &m.text, line, col, width)
     });
     let what = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
     let message = match e.kind() {
@@ -508,7 +570,9 @@ impl Builder<'_> {
             Some(s) => s,
             None => {
                 let d = self.c.row_error(path, format!("{what} rendered empty"), self.row);
-                self.problems.push(d.hint("check the CSV cell this field uses, or give it a `default` filter"));
+                self.problems.push(
+                    d.hint("check the CSV cell this field uses, or give it a `default` filter"),
+                );
                 String::new()
             }
         }
@@ -541,7 +605,11 @@ impl Builder<'_> {
                     (Some(url), None) => Some(AssetInput::Url { url }),
                     (None, Some(asset_id)) => Some(AssetInput::AssetId { asset_id }),
                     (u, _) => {
-                        let msg = if u.is_some() { "set `url` or `asset_id`, not both" } else { "neither `url` nor `asset_id` rendered a value" };
+                        let msg = if u.is_some() {
+                            "set `url` or `asset_id`, not both"
+                        } else {
+                            "neither `url` nor `asset_id` rendered a value"
+                        };
                         self.problems.push(self.c.row_error(path, msg, self.row));
                         None
                     }
@@ -566,14 +634,19 @@ impl Builder<'_> {
         let engine = |spec: Option<&EngineSpec>| {
             spec.map(|e| match e {
                 EngineSpec::Name(EngineName::AvatarIv) => Engine::AvatarIv,
-                EngineSpec::Name(EngineName::AvatarV) => Engine::AvatarV { reference_look_id: None },
+                EngineSpec::Name(EngineName::AvatarV) => {
+                    Engine::AvatarV { reference_look_id: None }
+                }
                 EngineSpec::Name(EngineName::AvatarIii) => Engine::AvatarIii,
                 EngineSpec::Object(o) => o.clone(),
             })
         };
         let caption = match &v.caption {
             None | Some(CaptionSpec::Enabled(false)) => None,
-            Some(CaptionSpec::Enabled(true)) => Some(Caption { file_format: Some(crate::heygen::wire::CaptionFileFormat::Srt), style: None }),
+            Some(CaptionSpec::Enabled(true)) => Some(Caption {
+                file_format: Some(crate::heygen::wire::CaptionFileFormat::Srt),
+                style: None,
+            }),
             Some(CaptionSpec::Settings(c)) => Some(c.clone()),
         };
         let title = self.text("video.title");
@@ -665,11 +738,14 @@ impl Builder<'_> {
                         engine: engine(s.engine.as_ref().or(v.engine.as_ref())),
                         motion_prompt: self.text(&format!("{at}.motion_prompt")),
                         expressiveness: s.expressiveness,
-                        background: self.text(&format!("{at}.background.color")).map(|color| SceneBackground::Color { color }),
+                        background: self
+                            .text(&format!("{at}.background.color"))
+                            .map(|color| SceneBackground::Color { color }),
                     }),
                 }
             } else if s.animated_image.is_some() {
-                let image = self.asset(&format!("{at}.animated_image"), s.animated_image.as_ref())?;
+                let image =
+                    self.asset(&format!("{at}.animated_image"), s.animated_image.as_ref())?;
                 StudioScene::AvatarVideo {
                     input: SceneInput::Image(ImageSceneInput {
                         image,
@@ -693,7 +769,10 @@ impl Builder<'_> {
                     audio_asset_id,
                 }
             } else {
-                StudioScene::Video { source: self.asset(&format!("{at}.video"), s.video.as_ref())?, playback: s.playback.clone() }
+                StudioScene::Video {
+                    source: self.asset(&format!("{at}.video"), s.video.as_ref())?,
+                    playback: s.playback.clone(),
+                }
             };
             scenes.push(scene);
         }
@@ -711,11 +790,21 @@ impl Builder<'_> {
 
     fn background(&mut self) -> Option<Background> {
         if let Some(value) = self.text("video.background.color") {
-            return Some(Background { kind: BackgroundType::Color, value: Some(value), url: None, asset_id: None });
+            return Some(Background {
+                kind: BackgroundType::Color,
+                value: Some(value),
+                url: None,
+                asset_id: None,
+            });
         }
         let url = self.text("video.background.image_url");
         let asset_id = self.text("video.background.image_asset_id");
-        (url.is_some() || asset_id.is_some()).then_some(Background { kind: BackgroundType::Image, value: None, url, asset_id })
+        (url.is_some() || asset_id.is_some()).then_some(Background {
+            kind: BackgroundType::Image,
+            value: None,
+            url,
+            asset_id,
+        })
     }
 
     fn template(&mut self) -> Option<JobRequest> {
@@ -724,7 +813,9 @@ impl Builder<'_> {
         for (name, spec) in &t.variables {
             let at = format!("template.variables.{name}");
             let var = match spec {
-                TemplateVarSpec::Text(_) => TemplateVariable::Text { content: self.text(&at).unwrap_or_default() },
+                TemplateVarSpec::Text(_) => {
+                    TemplateVariable::Text { content: self.text(&at).unwrap_or_default() }
+                }
                 TemplateVarSpec::Typed(tv) => {
                     let asset = |b: &mut Self| {
                         let url = b.text(&format!("{at}.url"));
@@ -733,19 +824,33 @@ impl Builder<'_> {
                             (Some(url), None) => Some(AssetInput::Url { url }),
                             (None, Some(asset_id)) => Some(AssetInput::AssetId { asset_id }),
                             _ => {
-                                let d = b.c.row_error(&at, "a media variable needs exactly one of `url` and `asset_id`", b.row);
+                                let d = b.c.row_error(
+                                    &at,
+                                    "a media variable needs exactly one of `url` and `asset_id`",
+                                    b.row,
+                                );
                                 b.problems.push(d);
                                 None
                             }
                         }
                     };
                     match tv.kind {
-                        VarKind::Text => TemplateVariable::Text { content: self.required(&format!("{at}.content"), "`content`") },
-                        VarKind::Image => TemplateVariable::Image { asset: asset(self)?, fit: tv.fit },
-                        VarKind::Video => TemplateVariable::Video { asset: asset(self)?, fit: tv.fit, play_style: tv.play_style, volume: tv.volume },
+                        VarKind::Text => TemplateVariable::Text {
+                            content: self.required(&format!("{at}.content"), "`content`"),
+                        },
+                        VarKind::Image => {
+                            TemplateVariable::Image { asset: asset(self)?, fit: tv.fit }
+                        }
+                        VarKind::Video => TemplateVariable::Video {
+                            asset: asset(self)?,
+                            fit: tv.fit,
+                            play_style: tv.play_style,
+                            volume: tv.volume,
+                        },
                         VarKind::Audio => TemplateVariable::Audio { asset: asset(self)? },
                         VarKind::Character => TemplateVariable::Character {
-                            character_id: self.required(&format!("{at}.character_id"), "`character_id`"),
+                            character_id: self
+                                .required(&format!("{at}.character_id"), "`character_id`"),
                             character_type: tv.character_type.unwrap_or(CharacterType::Avatar),
                         },
                         VarKind::Voice => TemplateVariable::Voice {
@@ -782,14 +887,24 @@ impl Builder<'_> {
         let raw = self.text("output.download")?;
         let p = Path::new(raw.trim());
         let escapes = p.is_absolute()
-            || p.components().any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)));
+            || p.components().any(|c| {
+                matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))
+            });
         if escapes {
-            let d = self.c.row_error("output.download", format!("the download path {raw:?} leaves the output folder"), self.row);
+            let d = self.c.row_error(
+                "output.download",
+                format!("the download path {raw:?} leaves the output folder"),
+                self.row,
+            );
             self.problems.push(d.hint("row values must not put `..` or an absolute path into file names; use the `slug` filter"));
             return None;
         }
         if raw.ends_with('/') || p.file_name().is_none() {
-            let d = self.c.row_error("output.download", format!("the download path {raw:?} names a folder, not a file"), self.row);
+            let d = self.c.row_error(
+                "output.download",
+                format!("the download path {raw:?} names a folder, not a file"),
+                self.row,
+            );
             self.problems.push(d);
             return None;
         }
@@ -821,14 +936,21 @@ impl Uniqueness {
                     .hint("keys identify rows across runs; make the key template include something unique (an email, an id column)"),
             );
         }
-        if let Some(path) = &job.download {
-            if let Some(prev) = self.paths.insert(hash64(&path.to_string_lossy()), job.line) {
-                out.push(
-                    m.error_at("output.download", format!("CSV lines {prev} and {} download to the same file {}", job.line, path.display()))
-                        .row(job.row_ref())
-                        .hint("include the key in the download path, e.g. out/videos/{{ key | slug }}.mp4"),
-                );
-            }
+        if let Some(path) = &job.download
+            && let Some(prev) = self.paths.insert(hash64(&path.to_string_lossy()), job.line)
+        {
+            out.push(
+                m.error_at(
+                    "output.download",
+                    format!(
+                        "CSV lines {prev} and {} download to the same file {}",
+                        job.line,
+                        path.display()
+                    ),
+                )
+                .row(job.row_ref())
+                .hint("include the key in the download path, e.g. out/videos/{{ key | slug }}.mp4"),
+            );
         }
         out
     }

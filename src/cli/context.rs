@@ -58,7 +58,12 @@ impl Context {
     /// The account for a manifest: `--account`, else the manifest's, else
     /// the configured default.
     pub fn manifest_account(&self, manifest_account: Option<&str>) -> Result<String, Failure> {
-        let name = self.global.account.as_deref().or(manifest_account).unwrap_or(self.accounts.default_name());
+        let name = self
+            .global
+            .account
+            .as_deref()
+            .or(manifest_account)
+            .unwrap_or(self.accounts.default_name());
         Ok(normalize_name(name)?)
     }
 

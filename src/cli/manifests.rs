@@ -19,7 +19,12 @@ pub fn load_manifest(path: &Path) -> Result<LoadedManifest, Failure> {
         let mut f = Failure::new(
             exit::INVALID_INPUT,
             "invalid_manifest",
-            format!("{} cannot be used ({} problem{})", path.display(), e.diagnostics.len(), plural(e.diagnostics.len())),
+            format!(
+                "{} cannot be used ({} problem{})",
+                path.display(),
+                e.diagnostics.len(),
+                plural(e.diagnostics.len())
+            ),
         );
         f.report = Some(e.diagnostics.iter().map(|d| d.render(None) + "\n").collect());
         f.json_detail = Some(serde_json::json!({ "problems": e.diagnostics }));
@@ -33,12 +38,19 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// The catalog source for a manifest, or `None` when offline.
-pub fn catalog_source(ctx: &Context, m: &LoadedManifest, offline: bool, refresh: bool) -> Result<Option<CatalogSource>, Failure> {
+pub fn catalog_source(
+    ctx: &Context,
+    m: &LoadedManifest,
+    offline: bool,
+    refresh: bool,
+) -> Result<Option<CatalogSource>, Failure> {
     if offline {
         return Ok(None);
     }
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let client = ctx.client(Some(&account)).map_err(|f| f.hint("or pass --offline to check without the catalog, or --sim"))?;
+    let client = ctx
+        .client(Some(&account))
+        .map_err(|f| f.hint("or pass --offline to check without the catalog, or --sim"))?;
     let ttl = std::env::var("REELFLOW_CATALOG_TTL")
         .ok()
         .and_then(|v| humantime::parse_duration(&v).ok())
@@ -72,13 +84,20 @@ pub async fn check(
             let mut f = Failure::new(
                 exit::INVALID_INPUT,
                 "invalid_manifest",
-                format!("{} cannot be used ({} problem{})", path.display(), ds.len(), plural(ds.len())),
+                format!(
+                    "{} cannot be used ({} problem{})",
+                    path.display(),
+                    ds.len(),
+                    plural(ds.len())
+                ),
             );
             f.report = Some(ds.iter().map(|d| d.render(None) + "\n").collect());
             f.json_detail = Some(serde_json::json!({ "problems": ds }));
             Err(f)
         }
-        Err(CheckError::Api(e)) => Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it")),
+        Err(CheckError::Api(e)) => {
+            Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it"))
+        }
     }
 }
 
@@ -88,7 +107,11 @@ pub fn validation_failure(problems: &Problems, csv: &Path, rows: u64) -> Failure
     let mut f = Failure::new(
         exit::VALIDATION_FAILED,
         "validation_failed",
-        format!("{n} problem{} in {rows} row{}; nothing was submitted", plural(n as usize), plural(rows as usize)),
+        format!(
+            "{n} problem{} in {rows} row{}; nothing was submitted",
+            plural(n as usize),
+            plural(rows as usize)
+        ),
     );
     f.report = Some(problems.render(Some(csv)));
     f.json_detail = Some(problems.to_json());

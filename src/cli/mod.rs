@@ -1,9 +1,5 @@
 //! The `reelflow` command line: parse, run, render the outcome.
 
-// `Failure` is a few strings; it is built once per failed command, so its
-// size on the error path does not matter.
-#![allow(clippy::result_large_err)]
-
 mod accounts;
 pub mod args;
 mod avatars;
@@ -11,10 +7,10 @@ mod context;
 mod failure;
 mod manifests;
 mod me;
+pub mod output;
 mod plan;
 mod render;
 mod schema;
-pub mod output;
 mod sim;
 mod templates;
 mod validate;

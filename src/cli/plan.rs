@@ -16,7 +16,8 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let results_path = m.results_path();
-    let previous = ResultsFile::read(&results_path).map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let previous = ResultsFile::read(&results_path)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
     let client = source.as_ref().map(|s| s.client.clone());
     let cap = m.manifest.run.max_cost_usd;
@@ -37,20 +38,20 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     };
     let est = summary.to_submit.usd;
     let mut warnings = Vec::new();
-    if let Some(b) = balance {
-        if est > b {
-            warnings.push(format!(
+    if let Some(b) = balance
+        && est > b
+    {
+        warnings.push(format!(
                 "the estimate ${est:.2} exceeds the balance ${b:.2}: a run will stop launching when HeyGen answers 402 insufficient_credit"
             ));
-        }
     }
-    if let Some(c) = cap {
-        if est > c {
-            warnings.push(format!("the estimate ${est:.2} exceeds run.max_cost_usd ${c:.2}: a run will stop launching at the cap"));
-        }
+    if let Some(c) = cap
+        && est > c
+    {
+        warnings.push(format!("the estimate ${est:.2} exceeds run.max_cost_usd ${c:.2}: a run will stop launching at the cap"));
     }
     if summary.to_submit.approximate {
-        warnings.push("some lengths are guesses (audio or video inputs reelflow cannot measure)".into());
+        warnings.push("some lengths are estimates reelflow cannot measure (audio or video inputs, HeyGen templates); the cost is approximate".into());
     }
     if ctx.global.json {
         print_json(&json!({
@@ -77,24 +78,49 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
         (Change::Changed, "request changed since the last run: will be created again"),
         (Change::Pending, "never submitted last time: will be created"),
         (Change::InFlight, "accepted earlier, still rendering: followed, not recreated"),
-        (Change::Failed, if args.retry_failed { "failed last time: will be resubmitted" } else { "failed last time: skipped (--retry-failed resubmits)" }),
+        (
+            Change::Failed,
+            if args.retry_failed {
+                "failed last time: will be resubmitted"
+            } else {
+                "failed last time: skipped (--retry-failed resubmits)"
+            },
+        ),
         (Change::Unchanged, "already rendered: skipped"),
         (Change::Orphaned, "no longer in the data: kept in results, not touched"),
     ] {
         let n = summary.counts.get(&change).copied().unwrap_or(0);
         if n > 0 || matches!(change, Change::New | Change::Unchanged) {
-            t.row(vec![format!("{change:?}").to_lowercase().replace("inflight", "in flight"), n.to_string(), meaning.into()]);
+            t.row(vec![
+                format!("{change:?}").to_lowercase().replace("inflight", "in flight"),
+                n.to_string(),
+                meaning.into(),
+            ]);
         }
     }
     t.print();
     if checked.skipped > 0 {
-        println!("({} row{} skipped by data.where)", checked.skipped, if checked.skipped == 1 { "" } else { "s" });
+        println!(
+            "({} row{} skipped by data.where)",
+            checked.skipped,
+            if checked.skipped == 1 { "" } else { "s" }
+        );
     }
     if !summary.by_product.is_empty() {
         println!();
-        let mut p = Table::new(&["PRODUCT (engine · avatar · resolution)", "VIDEOS", "SECONDS", "EST. USD"]);
+        let mut p = Table::new(&[
+            "PRODUCT (engine · avatar · resolution)",
+            "VIDEOS",
+            "SECONDS",
+            "EST. USD",
+        ]);
         for (label, tot) in &summary.by_product {
-            p.row(vec![label.clone(), tot.videos.to_string(), format!("{:.1}", tot.seconds), format!("{:.2}", tot.usd)]);
+            p.row(vec![
+                label.clone(),
+                tot.videos.to_string(),
+                format!("{:.1}", tot.seconds),
+                format!("{:.2}", tot.usd),
+            ]);
         }
         p.print();
     }

@@ -41,7 +41,11 @@ pub async fn run(ctx: &Context, args: &RenderArgs) -> Result<u8, Failure> {
             });
             let _ = writeln!(out, "{line}");
         } else {
-            let _ = writeln!(out, "# row {} · key {:?} · {method} {path} · Idempotency-Key: {key}", job.line, job.key);
+            let _ = writeln!(
+                out,
+                "# row {} · key {:?} · {method} {path} · Idempotency-Key: {key}",
+                job.line, job.key
+            );
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         }
     })
@@ -51,11 +55,13 @@ pub async fn run(ctx: &Context, args: &RenderArgs) -> Result<u8, Failure> {
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
-    if let Some(k) = &args.row {
-        if printed == 0 {
-            return Err(Failure::new(exit::USAGE, "no_such_row", format!("no row has the key {k:?}"))
-                .hint("keys are the rendered `data.key`; `reelflow render MANIFEST --json` lists them"));
-        }
+    if let Some(k) = &args.row
+        && printed == 0
+    {
+        return Err(Failure::new(exit::USAGE, "no_such_row", format!("no row has the key {k:?}"))
+            .hint(
+                "keys are the rendered `data.key`; `reelflow render MANIFEST --json` lists them",
+            ));
     }
     Ok(exit::SUCCESS)
 }

@@ -25,7 +25,11 @@ pub async fn run(ctx: &Context, args: &ValidateArgs) -> Result<u8, Failure> {
                 Source::Fetched => "fetched".to_owned(),
                 Source::Cached { age_secs } => format!("cached {}s ago", age_secs),
             };
-            format!("{} looks, {} voices ({how})", c.catalog().looks.len(), c.catalog().voices.len())
+            format!(
+                "{} looks, {} voices ({how})",
+                c.catalog().looks.len(),
+                c.catalog().voices.len()
+            )
         }
         _ => "not checked (--offline)".to_owned(),
     };
@@ -49,7 +53,11 @@ pub async fn run(ctx: &Context, args: &ValidateArgs) -> Result<u8, Failure> {
             plural(checked.rows as usize),
             checked.valid_jobs,
             plural(checked.valid_jobs as usize),
-            if checked.skipped > 0 { format!(" ({} skipped by data.where)", checked.skipped) } else { String::new() }
+            if checked.skipped > 0 {
+                format!(" ({} skipped by data.where)", checked.skipped)
+            } else {
+                String::new()
+            }
         );
         println!("account: {account}; catalog: {catalog}");
     }

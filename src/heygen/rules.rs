@@ -49,19 +49,18 @@ impl Checker {
 
     fn range(&mut self, param: String, value: Option<f64>, (lo, hi): (f64, f64)) {
         if let Some(v) = value
-            && (!(lo..=hi).contains(&v) || v.is_nan()) {
-                self.fail(param, format!("Input should be between {lo} and {hi}, got {v}."));
-            }
+            && (!(lo..=hi).contains(&v) || v.is_nan())
+        {
+            self.fail(param, format!("Input should be between {lo} and {hi}, got {v}."));
+        }
     }
 
     fn title(&mut self, title: Option<&str>) {
         if let Some(t) = title
-            && t.chars().count() > TITLE_MAX_CHARS {
-                self.fail(
-                    "title",
-                    format!("'title' must be at most {TITLE_MAX_CHARS} characters."),
-                );
-            }
+            && t.chars().count() > TITLE_MAX_CHARS
+        {
+            self.fail("title", format!("'title' must be at most {TITLE_MAX_CHARS} characters."));
+        }
     }
 
     fn asset(&mut self, at: &str, asset: &AssetInput) {
@@ -133,9 +132,10 @@ impl Checker {
             }
         }
         if let Some(url) = s.audio_url
-            && !is_http_url(url) {
-                self.fail(p("audio_url"), "'audio_url' must be an absolute http(s) URL.");
-            }
+            && !is_http_url(url)
+        {
+            self.fail(p("audio_url"), "'audio_url' must be an absolute http(s) URL.");
+        }
         if let Some(vs) = s.voice_settings {
             self.voice_settings(&p("voice_settings"), vs);
         }
@@ -190,9 +190,10 @@ impl Checker {
         self.asset("watermark.image", &wm.image);
         self.range("watermark.opacity".into(), wm.opacity, (0.0, 1.0));
         if let Some(scale) = wm.scale
-            && (scale <= 0.0 || scale.is_nan()) {
-                self.fail("watermark.scale", "'scale' must be greater than 0.");
-            }
+            && (scale <= 0.0 || scale.is_nan())
+        {
+            self.fail("watermark.scale", "'scale' must be greater than 0.");
+        }
         if let Some(pl) = &wm.placement {
             self.range("watermark.placement.offset_x".into(), pl.offset_x, (-1.0, 1.0));
             self.range("watermark.placement.offset_y".into(), pl.offset_y, (-1.0, 1.0));
@@ -311,12 +312,13 @@ pub fn check_create(req: &CreateVideoRequest) -> Vec<Violation> {
                 && !matches!(
                     ar,
                     AspectRatio::Landscape | AspectRatio::Portrait | AspectRatio::Square
-                ) {
-                    c.fail(
-                        "aspect_ratio",
-                        "Cinematic Avatar supports aspect_ratio '16:9', '9:16' or '1:1'.",
-                    );
-                }
+                )
+            {
+                c.fail(
+                    "aspect_ratio",
+                    "Cinematic Avatar supports aspect_ratio '16:9', '9:16' or '1:1'.",
+                );
+            }
             if v.resolution == Some(Resolution::FourK) {
                 c.fail("resolution", "Cinematic Avatar supports resolution '720p' or '1080p'.");
             }
@@ -362,12 +364,13 @@ fn check_scene(c: &mut Checker, at: &str, scene: &StudioScene) {
                         },
                     );
                     if let Some(SceneBackground::Color { color }) = &a.background
-                        && !is_hex_colour(color, false) {
-                            c.fail(
-                                join(&at, "background.color"),
-                                format!("'{color}' is not a 6-digit hex colour such as '#1a2b3c'."),
-                            );
-                        }
+                        && !is_hex_colour(color, false)
+                    {
+                        c.fail(
+                            join(&at, "background.color"),
+                            format!("'{color}' is not a 6-digit hex colour such as '#1a2b3c'."),
+                        );
+                    }
                     c.engine_options(
                         &at,
                         a.engine.as_ref(),
@@ -458,13 +461,15 @@ pub fn check_generate(req: &GenerateFromTemplate) -> Vec<Violation> {
         }
     }
     if let Some(fps) = req.fps
-        && ![25, 30, 60].contains(&fps) {
-            c.fail("fps", format!("'fps' must be 25, 30 or 60, got {fps}."));
-        }
+        && ![25, 30, 60].contains(&fps)
+    {
+        c.fail("fps", format!("'fps' must be 25, 30 or 60, got {fps}."));
+    }
     if let Some(ids) = &req.scene_ids
-        && ids.is_empty() {
-            c.fail("scene_ids", "'scene_ids' must not be empty when given.");
-        }
+        && ids.is_empty()
+    {
+        c.fail("scene_ids", "'scene_ids' must not be empty when given.");
+    }
     for (name, var) in &req.variables {
         let at = format!("variables.{name}");
         match var {

@@ -23,9 +23,16 @@ pub struct LoadedManifest {
 
 impl LoadedManifest {
     /// The location of a field, with its source line.
+    /// Falls back to the nearest enclosing field the locator can find
+    /// (flow-style `[a, b]` lists, for instance).
     pub fn location(&self, field: &str) -> Option<Location> {
-        let f = locate(&self.text, field)?;
-        Some(Location::in_text(&self.path, &self.text, f.line, f.column, f.width))
+        let mut path = field;
+        loop {
+            if let Some(f) = locate(&self.text, path) {
+                return Some(Location::in_text(&self.path, &self.text, f.line, f.column, f.width));
+            }
+            path = &path[..path.rfind(['.', '['])?];
+        }
     }
 
     /// A diagnostic about `field`, located in the file.
@@ -40,21 +47,30 @@ impl LoadedManifest {
 
     /// A path relative to the manifest's folder.
     pub fn resolve(&self, relative: impl AsRef<Path>) -> PathBuf {
-        if self.dir == Path::new(".") { relative.as_ref().to_owned() } else { self.dir.join(relative) }
+        if self.dir == Path::new(".") {
+            relative.as_ref().to_owned()
+        } else {
+            self.dir.join(relative)
+        }
     }
 
     /// The results manifest file.
     pub fn results_path(&self) -> PathBuf {
         match &self.manifest.output.results {
             Some(p) => self.resolve(p),
-            None => self.resolve(Path::new("out").join(format!("{}.results.json", crate::render::slug(&self.manifest.name)))),
+            None => self.resolve(
+                Path::new("out")
+                    .join(format!("{}.results.json", crate::render::slug(&self.manifest.name))),
+            ),
         }
     }
 
     /// Poll cadence cap and timeout from `run.poll`.
     pub fn poll(&self) -> (Duration, Duration) {
         let p = self.manifest.run.poll.clone().unwrap_or_default();
-        let parse = |s: Option<&String>, d: u64| s.and_then(|s| humantime::parse_duration(s).ok()).unwrap_or(Duration::from_secs(d));
+        let parse = |s: Option<&String>, d: u64| {
+            s.and_then(|s| humantime::parse_duration(s).ok()).unwrap_or(Duration::from_secs(d))
+        };
         (parse(p.every.as_ref(), 30), parse(p.timeout.as_ref(), 3600))
     }
 }
@@ -69,11 +85,14 @@ pub struct LoadError {
 /// Reads and checks `path`.
 pub fn load(path: &Path) -> Result<LoadedManifest, LoadError> {
     let fail = |d: Diagnostic| LoadError { diagnostics: vec![d] };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(Diagnostic::error(format!("cannot read manifest {}: {e}", path.display()))
-            .hint("pass the path of a manifest YAML file, e.g. manifests/onboarding/manifest.yaml"))
-    })?;
-    let manifest: Manifest = serde_yaml::from_str(&text).map_err(|e| fail(yaml_error(path, &text, &e)))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| {
+            fail(Diagnostic::error(format!("cannot read manifest {}: {e}", path.display())).hint(
+                "pass the path of a manifest YAML file, e.g. manifests/onboarding/manifest.yaml",
+            ))
+        })?;
+    let manifest: Manifest =
+        serde_yaml::from_str(&text).map_err(|e| fail(yaml_error(path, &text, &e)))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let loaded = LoadedManifest { path: path.to_owned(), dir, text, manifest };
@@ -131,7 +150,10 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let man = &m.manifest;
     if man.version != 1 {
-        out.push(m.error_at("version", format!("unsupported manifest version {}", man.version)).hint("this reelflow reads version: 1"));
+        out.push(
+            m.error_at("version", format!("unsupported manifest version {}", man.version))
+                .hint("this reelflow reads version: 1"),
+        );
     }
     let name_ok = !man.name.is_empty()
         && man.name.len() <= 64
@@ -142,13 +164,17 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
             "use 1-64 letters, digits, spaces, `_`, `.` or `-`, starting with a letter or digit; it becomes part of every Idempotency-Key",
         ));
     }
-    if let Some(a) = &man.account {
-        if crate::accounts::normalize_name(a).is_err() {
-            out.push(m.error_at("account", format!("invalid account name {a:?}")).hint("account names look like `marketing` or `agency-eu`"));
-        }
+    if let Some(a) = &man.account
+        && crate::accounts::normalize_name(a).is_err()
+    {
+        out.push(
+            m.error_at("account", format!("invalid account name {a:?}"))
+                .hint("account names look like `marketing` or `agency-eu`"),
+        );
     }
     match (&man.video, &man.template) {
-        (Some(_), Some(_)) => out.push(m.error_at("template", "a manifest has either `video` or `template`, not both")),
+        (Some(_), Some(_)) => out
+            .push(m.error_at("template", "a manifest has either `video` or `template`, not both")),
         (None, None) => out.push(
             Diagnostic::error("the manifest says nothing to render")
                 .hint("add `video:` with scenes, or `template:` with a HeyGen template id"),
@@ -158,7 +184,9 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
     if let Some(v) = &man.video {
         let n = v.scenes.len();
         if n == 0 || n > 50 {
-            out.push(m.error_at("video.scenes", format!("a video has 1 to 50 scenes, this one has {n}")));
+            out.push(
+                m.error_at("video.scenes", format!("a video has 1 to 50 scenes, this one has {n}")),
+            );
         }
         for (i, s) in v.scenes.iter().enumerate() {
             out.extend(check_scene(m, i, s));
@@ -180,36 +208,57 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
             }
         }
         if let Some(bg) = &v.background {
-            let set = [bg.color.is_some(), bg.image_url.is_some(), bg.image_asset_id.is_some()].iter().filter(|x| **x).count();
+            let set = [bg.color.is_some(), bg.image_url.is_some(), bg.image_asset_id.is_some()]
+                .iter()
+                .filter(|x| **x)
+                .count();
             if set != 1 {
-                out.push(m.error_at("video.background", "a background has exactly one of `color`, `image_url`, `image_asset_id`"));
+                out.push(m.error_at(
+                    "video.background",
+                    "a background has exactly one of `color`, `image_url`, `image_asset_id`",
+                ));
             }
             if !studio && v.scenes.first().is_some_and(|s| s.background.is_some()) {
-                out.push(m.error_at("video.scenes[0].background", "both `video.background` and the scene's `background` are set; keep one"));
+                out.push(m.error_at(
+                    "video.scenes[0].background",
+                    "both `video.background` and the scene's `background` are set; keep one",
+                ));
             }
         }
     }
-    if let Some(t) = &man.template {
-        if t.variables.is_empty() {
-            out.push(m.error_at("template.variables", "a template render needs at least one variable").hint("`reelflow templates ID` lists a template's variables"));
-        }
+    if let Some(t) = &man.template
+        && t.variables.is_empty()
+    {
+        out.push(
+            m.error_at("template.variables", "a template render needs at least one variable")
+                .hint("`reelflow templates ID` lists a template's variables"),
+        );
     }
     if let Some(p) = &man.run.poll {
         for (field, v) in [("every", &p.every), ("timeout", &p.timeout)] {
-            if let Some(s) = v {
-                if humantime::parse_duration(s).is_err() {
-                    out.push(m.error_at(&format!("run.poll.{field}"), format!("`{s}` is not a duration")).hint("write durations like 30s, 5m or 1h"));
-                }
+            if let Some(s) = v
+                && humantime::parse_duration(s).is_err()
+            {
+                out.push(
+                    m.error_at(&format!("run.poll.{field}"), format!("`{s}` is not a duration"))
+                        .hint("write durations like 30s, 5m or 1h"),
+                );
             }
         }
     }
     if man.run.concurrency == Some(0) {
         out.push(m.error_at("run.concurrency", "concurrency must be at least 1"));
     }
-    if let Some(dl) = &man.output.download {
-        if Path::new(dl).is_absolute() || dl.split(['/', '\\']).any(|p| p == "..") {
-            out.push(m.error_at("output.download", "the download path must stay inside the manifest's folder").hint("use a relative path such as out/videos/{{ key | slug }}.mp4"));
-        }
+    if let Some(dl) = &man.output.download
+        && (Path::new(dl).is_absolute() || dl.split(['/', '\\']).any(|p| p == ".."))
+    {
+        out.push(
+            m.error_at(
+                "output.download",
+                "the download path must stay inside the manifest's folder",
+            )
+            .hint("use a relative path such as out/videos/{{ key | slug }}.mp4"),
+        );
     }
     out
 }
@@ -222,12 +271,26 @@ pub fn is_studio(scenes: &[SceneSpec]) -> bool {
 fn check_scene(m: &LoadedManifest, i: usize, s: &SceneSpec) -> Vec<Diagnostic> {
     let at = format!("video.scenes[{i}]");
     let mut out = Vec::new();
-    let kinds = [("avatar", s.avatar.is_some()), ("animated_image", s.animated_image.is_some()), ("image", s.image.is_some()), ("video", s.video.is_some())];
+    let kinds = [
+        ("avatar", s.avatar.is_some()),
+        ("animated_image", s.animated_image.is_some()),
+        ("image", s.image.is_some()),
+        ("video", s.video.is_some()),
+    ];
     let set: Vec<&str> = kinds.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect();
     if set.len() != 1 {
         out.push(
-            m.error_at(&at, if set.is_empty() { "this scene shows nothing".to_owned() } else { format!("a scene shows one thing; this one has {}", set.join(" and ")) })
-                .hint("give it exactly one of `avatar` (a look id), `animated_image`, `image` or `video`"),
+            m.error_at(
+                &at,
+                if set.is_empty() {
+                    "this scene shows nothing".to_owned()
+                } else {
+                    format!("a scene shows one thing; this one has {}", set.join(" and "))
+                },
+            )
+            .hint(
+                "give it exactly one of `avatar` (a look id), `animated_image`, `image` or `video`",
+            ),
         );
         return out;
     }
@@ -235,16 +298,33 @@ fn check_scene(m: &LoadedManifest, i: usize, s: &SceneSpec) -> Vec<Diagnostic> {
     let speaks = kind == "avatar" || kind == "animated_image";
     let field_err = |f: &str, why: &str| m.error_at(&format!("{at}.{f}"), format!("`{f}` {why}"));
     if kind == "video" {
-        for (f, on) in [("script", s.script.is_some()), ("voice", s.voice.is_some()), ("audio_url", s.audio_url.is_some()), ("audio_asset_id", s.audio_asset_id.is_some()), ("duration", s.duration.is_some())] {
+        for (f, on) in [
+            ("script", s.script.is_some()),
+            ("voice", s.voice.is_some()),
+            ("audio_url", s.audio_url.is_some()),
+            ("audio_asset_id", s.audio_asset_id.is_some()),
+            ("duration", s.duration.is_some()),
+        ] {
             if on {
-                out.push(field_err(f, "does not apply to a video scene (it plays the clip's own audio)"));
+                out.push(field_err(
+                    f,
+                    "does not apply to a video scene (it plays the clip's own audio)",
+                ));
             }
         }
     }
     if !speaks {
-        for (f, on) in [("engine", s.engine.is_some()), ("motion_prompt", s.motion_prompt.is_some()), ("expressiveness", s.expressiveness.is_some()), ("background", s.background.is_some())] {
+        for (f, on) in [
+            ("engine", s.engine.is_some()),
+            ("motion_prompt", s.motion_prompt.is_some()),
+            ("expressiveness", s.expressiveness.is_some()),
+            ("background", s.background.is_some()),
+        ] {
             if on {
-                out.push(field_err(f, &format!("applies to avatar scenes, not to an {kind} scene")));
+                out.push(field_err(
+                    f,
+                    &format!("applies to avatar scenes, not to an {kind} scene"),
+                ));
             }
         }
     }
@@ -252,7 +332,10 @@ fn check_scene(m: &LoadedManifest, i: usize, s: &SceneSpec) -> Vec<Diagnostic> {
         out.push(field_err("playback", "applies to video scenes only"));
     }
     if kind != "image" && s.duration.is_some() {
-        out.push(field_err("duration", "applies to silent image scenes only; speaking scenes last as long as their audio"));
+        out.push(field_err(
+            "duration",
+            "applies to silent image scenes only; speaking scenes last as long as their audio",
+        ));
     }
     if kind == "animated_image" && s.engine.is_some() {
         out.push(field_err("engine", "cannot be set for an animated image"));

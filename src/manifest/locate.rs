@@ -100,7 +100,8 @@ pub fn locate(yaml: &str, path: &str) -> Option<Found> {
                     }
                     let body = t.trim_start_matches(' ');
                     let k = body.strip_prefix(&key).or_else(|| {
-                        body.strip_prefix(&format!("\"{key}\"")).or_else(|| body.strip_prefix(&format!("'{key}'")))
+                        body.strip_prefix(&format!("\"{key}\""))
+                            .or_else(|| body.strip_prefix(&format!("'{key}'")))
                     })?;
                     k.trim_start().starts_with(':').then_some((i, child))
                 })?;
@@ -125,16 +126,27 @@ pub fn locate(yaml: &str, path: &str) -> Option<Found> {
                 let items: Vec<usize> = (first..block.end)
                     .filter(|&i| {
                         let (off, t) = text(&lines, block, i);
-                        !is_blank(t) && off + indent_of(t) == child && t.trim_start().starts_with('-')
+                        !is_blank(t)
+                            && off + indent_of(t) == child
+                            && t.trim_start().starts_with('-')
                     })
                     .collect();
                 let line = *items.get(n)?;
                 let end = items.get(n + 1).copied().unwrap_or_else(|| {
                     (line + 1..block.end)
-                        .find(|&i| !is_blank(lines[i]) && indent_of(lines[i]) <= child && !lines[i].trim_start().starts_with('-'))
+                        .find(|&i| {
+                            !is_blank(lines[i])
+                                && indent_of(lines[i]) <= child
+                                && !lines[i].trim_start().starts_with('-')
+                        })
                         .unwrap_or(block.end)
                 });
-                found = Some(Found { line: line + 1, column: child + 1, width: 1, value_line: line + 1 });
+                found = Some(Found {
+                    line: line + 1,
+                    column: child + 1,
+                    width: 1,
+                    value_line: line + 1,
+                });
                 // The item's content starts after "- ".
                 let dash_text = &lines[line][child..];
                 let content = dash_text[1..].len() - dash_text[1..].trim_start().len();
@@ -170,13 +182,19 @@ video:
     #[test]
     fn finds_keys_items_and_block_scalars() {
         assert_eq!(locate(YAML, "data.key").map(|f| (f.line, f.column)), Some((5, 3)));
-        assert_eq!(locate(YAML, "video.scenes[0].avatar").map(|f| (f.line, f.column)), Some((9, 7)));
+        assert_eq!(
+            locate(YAML, "video.scenes[0].avatar").map(|f| (f.line, f.column)),
+            Some((9, 7))
+        );
         let script = locate(YAML, "video.scenes[0].script").unwrap();
         assert_eq!((script.line, script.value_line), (10, 11));
         assert_eq!(locate(YAML, "video.scenes[1].duration").map(|f| f.line), Some(15));
         assert_eq!(locate(YAML, "video.scenes[1]").map(|f| f.line), Some(14));
         assert!(locate(YAML, "video.scenes[2]").is_none());
         assert!(locate(YAML, "video.nope").is_none());
-        assert_eq!(parse_path("a.b[2].c"), vec![Seg::Key("a".into()), Seg::Key("b".into()), Seg::Index(2), Seg::Key("c".into())]);
+        assert_eq!(
+            parse_path("a.b[2].c"),
+            vec![Seg::Key("a".into()), Seg::Key("b".into()), Seg::Index(2), Seg::Key("c".into())]
+        );
     }
 }

@@ -23,7 +23,7 @@ use crate::heygen::wire::{
 /// A reelflow campaign manifest (version 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "reelflow manifest", extend("$id" = "https://reelflow.dev/schema/manifest-v1.json"))]
+#[schemars(title = "reelflow manifest")]
 pub struct Manifest {
     /// Manifest format version. Always 1.
     #[schemars(range(min = 1, max = 1))]

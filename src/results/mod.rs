@@ -221,7 +221,11 @@ impl ResultsFile {
         let file: ResultsFile = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} is not a reelflow results file: {e}", path.display()))?;
         if file.reelflow_results != RESULTS_FORMAT {
-            return Err(format!("{} has results format {}, this reelflow reads {RESULTS_FORMAT}", path.display(), file.reelflow_results));
+            return Err(format!(
+                "{} has results format {}, this reelflow reads {RESULTS_FORMAT}",
+                path.display(),
+                file.reelflow_results
+            ));
         }
         Ok(Some(file))
     }

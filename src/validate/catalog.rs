@@ -12,10 +12,17 @@ use serde::{Deserialize, Serialize};
 use super::manifest_field;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::heygen::paging::{self, AvatarGroupQuery, LookQuery, TemplateQuery, VoiceQuery};
-use crate::heygen::wire::{AvatarGroup, AvatarLook, AvatarType, TemplateDetail, TemplateSummary, Voice};
+use crate::heygen::wire::{
+    AvatarGroup, AvatarLook, AvatarType, TemplateDetail, TemplateSummary, Voice,
+};
 use crate::heygen::{ApiErrorKind, Client, rules};
 use crate::manifest::LoadedManifest;
 use crate::render::{Job, JobRequest};
+
+fn with_article(kind: &str) -> String {
+    let an = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
 
 /// How long a cached catalog is trusted.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
@@ -37,16 +44,24 @@ pub struct Catalog {
 
 /// Fetches the whole catalog (every page).
 pub async fn fetch(client: &Client) -> Result<Catalog, crate::heygen::Error> {
-    let looks = paging::collect_all(LookQuery::default(), |q| async move { client.list_looks(&q).await });
-    let groups = paging::collect_all(AvatarGroupQuery::default(), |q| async move { client.list_avatar_groups(&q).await });
-    let public = paging::collect_all(VoiceQuery { kind: Some("public".into()), ..Default::default() }, |q| async move {
-        client.list_voices(&q).await
+    let looks =
+        paging::collect_all(LookQuery::default(), |q| async move { client.list_looks(&q).await });
+    let groups = paging::collect_all(AvatarGroupQuery::default(), |q| async move {
+        client.list_avatar_groups(&q).await
     });
-    let private = paging::collect_all(VoiceQuery { kind: Some("private".into()), ..Default::default() }, |q| async move {
-        client.list_voices(&q).await
+    let public = paging::collect_all(
+        VoiceQuery { kind: Some("public".into()), ..Default::default() },
+        |q| async move { client.list_voices(&q).await },
+    );
+    let private = paging::collect_all(
+        VoiceQuery { kind: Some("private".into()), ..Default::default() },
+        |q| async move { client.list_voices(&q).await },
+    );
+    let templates = paging::collect_all(TemplateQuery::default(), |q| async move {
+        client.list_templates(&q).await
     });
-    let templates = paging::collect_all(TemplateQuery::default(), |q| async move { client.list_templates(&q).await });
-    let (looks, groups, public, private, templates) = tokio::try_join!(looks, groups, public, private, templates)?;
+    let (looks, groups, public, private, templates) =
+        tokio::try_join!(looks, groups, public, private, templates)?;
     let mut voices = public;
     voices.extend(private);
     let fetched_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -84,12 +99,13 @@ pub async fn load(
 ) -> Result<(Catalog, Source), crate::heygen::Error> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let file = cache.map(|d| d.join(format!("catalog-{}.json", client.fingerprint())));
-    if let (Some(f), false) = (&file, refresh) {
-        if let Some(c) = std::fs::read(f).ok().and_then(|b| serde_json::from_slice::<Catalog>(&b).ok()) {
-            let age = now.saturating_sub(c.fetched_at);
-            if age < ttl.as_secs() {
-                return Ok((c, Source::Cached { age_secs: age }));
-            }
+    if let (Some(f), false) = (&file, refresh)
+        && let Some(c) =
+            std::fs::read(f).ok().and_then(|b| serde_json::from_slice::<Catalog>(&b).ok())
+    {
+        let age = now.saturating_sub(c.fetched_at);
+        if age < ttl.as_secs() {
+            return Ok((c, Source::Cached { age_secs: age }));
         }
     }
     let catalog = fetch(client).await?;
@@ -117,8 +133,16 @@ impl CatalogIndex {
     pub fn new(catalog: Catalog) -> Self {
         let looks = catalog.looks.iter().enumerate().map(|(i, l)| (l.id.clone(), i)).collect();
         let groups = catalog.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
-        let voices = catalog.voices.iter().enumerate().map(|(i, v)| (v.voice_id.clone(), i)).collect();
-        CatalogIndex { catalog, looks, groups, voices, memo: HashMap::new(), templates: BTreeMap::new() }
+        let voices =
+            catalog.voices.iter().enumerate().map(|(i, v)| (v.voice_id.clone(), i)).collect();
+        CatalogIndex {
+            catalog,
+            looks,
+            groups,
+            voices,
+            memo: HashMap::new(),
+            templates: BTreeMap::new(),
+        }
     }
 
     /// The catalog.
@@ -142,7 +166,11 @@ impl CatalogIndex {
     }
 
     /// Fetches a template's detail. A missing template is a diagnostic.
-    pub async fn load_template(&mut self, client: &Client, m: &LoadedManifest) -> Result<Vec<Diagnostic>, crate::heygen::Error> {
+    pub async fn load_template(
+        &mut self,
+        client: &Client,
+        m: &LoadedManifest,
+    ) -> Result<Vec<Diagnostic>, crate::heygen::Error> {
         let Some(spec) = &m.manifest.template else { return Ok(Vec::new()) };
         match client.get_template(&spec.id).await {
             Ok(t) => {
@@ -152,10 +180,15 @@ impl CatalogIndex {
             }
             Err(e) if e.kind() == Some(ApiErrorKind::NotFound) => {
                 let ids: Vec<&str> = self.catalog.templates.iter().map(|t| t.id.as_str()).collect();
-                let mut d = m.error_at("template.id", format!("template `{}` is not in this account", spec.id));
+                let mut d = m.error_at(
+                    "template.id",
+                    format!("template `{}` is not in this account", spec.id),
+                );
                 d = match did_you_mean(&spec.id, ids.iter().copied()) {
                     Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None if ids.is_empty() => d.hint("this account has no API-ready templates (templates need variables)"),
+                    None if ids.is_empty() => {
+                        d.hint("this account has no API-ready templates (templates need variables)")
+                    }
                     None => d.hint(format!("templates: {}", ids.join(", "))),
                 };
                 Ok(vec![d])
@@ -173,7 +206,9 @@ impl CatalogIndex {
             .iter()
             .flat_map(|s| &s.variables)
             .map(|v| (v.name.as_str(), v.variable_type.as_str()))
-            .chain(t.variables.iter().filter_map(|(k, v)| v.get("type").and_then(|t| t.as_str()).map(|ty| (k.as_str(), ty))))
+            .chain(t.variables.iter().filter_map(|(k, v)| {
+                v.get("type").and_then(|t| t.as_str()).map(|ty| (k.as_str(), ty))
+            }))
             .collect();
         for (name, var) in &spec.variables {
             let field = format!("template.variables.{name}");
@@ -199,7 +234,7 @@ impl CatalogIndex {
                     out.push(d);
                 }
                 Some(declared_kind) if *declared_kind != kind => out.push(
-                    m.error_at(&field, format!("variable `{name}` of template `{}` is a {declared_kind} variable, the manifest gives {kind}", t.id))
+                    m.error_at(&field, format!("variable `{name}` of template `{}` takes {}, the manifest gives {kind}", t.id, with_article(declared_kind)))
                         .hint(format!("write it as {{type: {declared_kind}, …}}")),
                 ),
                 Some(_) => {}
@@ -208,8 +243,11 @@ impl CatalogIndex {
         for (i, sid) in spec.scene_ids.iter().flatten().enumerate() {
             if !t.scene_ids.contains(sid) {
                 out.push(
-                    m.error_at(&format!("template.scene_ids[{i}]"), format!("template `{}` has no scene `{sid}`", t.id))
-                        .hint(format!("its scenes: {}", t.scene_ids.join(", "))),
+                    m.error_at(
+                        &format!("template.scene_ids[{i}]"),
+                        format!("template `{}` has no scene `{sid}`", t.id),
+                    )
+                    .hint(format!("its scenes: {}", t.scene_ids.join(", "))),
                 );
             }
         }
@@ -243,30 +281,42 @@ impl CatalogIndex {
             }
         }
         // A script without a voice uses the look's default voice; it must have one.
-        if let JobRequest::Video(crate::heygen::wire::CreateVideoRequest::Avatar(a)) = &job.request {
-            if a.script.is_some() && a.voice_id.is_none() {
-                if let Some(l) = self.look(&a.avatar_id) {
-                    if l.default_voice_id.is_none() {
-                        out.push(
-                            m.error_at(&manifest_field(m, &job.request, "voice_id"), format!("look `{}` has no default voice, so this scene needs a `voice`", l.id))
-                                .row(job.row_ref())
-                                .hint("`reelflow voices` lists voice ids"),
-                        );
-                    }
-                }
-            }
+        if let JobRequest::Video(v) = &job.request
+            && let crate::heygen::wire::CreateVideoRequest::Avatar(a) = v.as_ref()
+            && a.script.is_some()
+            && a.voice_id.is_none()
+            && let Some(l) = self.look(&a.avatar_id)
+            && l.default_voice_id.is_none()
+        {
+            out.push(
+                m.error_at(
+                    &manifest_field(m, &job.request, "voice_id"),
+                    format!("look `{}` has no default voice, so this scene needs a `voice`", l.id),
+                )
+                .row(job.row_ref())
+                .hint("`reelflow voices` lists voice ids"),
+            );
         }
         out
     }
 
     /// Whether one reference is usable: `None`, or (message, hint).
-    fn judge(&self, r: &rules::Reference<'_>, resolution: crate::heygen::wire::Resolution) -> Option<(String, Option<String>)> {
+    fn judge(
+        &self,
+        r: &rules::Reference<'_>,
+        resolution: crate::heygen::wire::Resolution,
+    ) -> Option<(String, Option<String>)> {
         match r.kind {
             rules::RefKind::Look { engine, motion_prompt } => {
                 if let Some(look) = self.look(r.id) {
                     return rules::look_problem(look, engine, motion_prompt, resolution).map(|p| {
-                        let engines: Vec<String> = look.engines().iter().map(|e| e.as_str().to_owned()).collect();
-                        (p, Some(format!("`reelflow avatars` shows each look's engines; this look supports: {}", engines.join(", "))))
+                        let hint = if !look.is_usable() {
+                            "this private look is not finished training; wait until `reelflow avatars --ownership private` shows it ready, or use another look".to_owned()
+                        } else {
+                            let engines: Vec<String> = look.engines().iter().map(|e| e.as_str().to_owned()).collect();
+                            format!("this look supports: {}; set the scene's `engine` to one of them", engines.join(", "))
+                        };
+                        (p, Some(hint))
                     });
                 }
                 if let Some(&gi) = self.groups.get(r.id) {
@@ -280,26 +330,48 @@ impl CatalogIndex {
                         .collect();
                     return Some((
                         format!("`{}` is an avatar group ({}), not a look", r.id, g.name),
-                        Some(format!("videos take a look id; this group's looks are: {}", looks.join(", "))),
+                        Some(format!(
+                            "videos take a look id; this group's looks are: {}",
+                            looks.join(", ")
+                        )),
                     ));
                 }
-                let hint = match did_you_mean(r.id, self.catalog.looks.iter().map(|l| l.id.as_str())) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "`reelflow avatars` lists the looks this account can use".to_owned(),
-                };
-                Some((format!("avatar look `{}` is not in this account's catalog", r.id), Some(hint)))
+                let hint =
+                    match did_you_mean(r.id, self.catalog.looks.iter().map(|l| l.id.as_str())) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => {
+                            "`reelflow avatars` lists the looks this account can use".to_owned()
+                        }
+                    };
+                Some((
+                    format!("avatar look `{}` is not in this account's catalog", r.id),
+                    Some(hint),
+                ))
             }
             rules::RefKind::Voice => {
                 if self.voices.contains_key(r.id) {
                     return None;
                 }
-                let by_name: Vec<&Voice> = self.catalog.voices.iter().filter(|v| v.name.eq_ignore_ascii_case(r.id)).collect();
+                let by_name: Vec<&Voice> = self
+                    .catalog
+                    .voices
+                    .iter()
+                    .filter(|v| v.name.eq_ignore_ascii_case(r.id))
+                    .collect();
                 let hint = if let Some(v) = by_name.first() {
-                    format!("`{}` is a voice name; its id is `{}` ({})", r.id, v.voice_id, v.language)
+                    format!(
+                        "`{}` is a voice name; its id is `{}` ({})",
+                        r.id, v.voice_id, v.language
+                    )
                 } else {
-                    match did_you_mean(r.id, self.catalog.voices.iter().map(|v| v.voice_id.as_str())) {
+                    match did_you_mean(
+                        r.id,
+                        self.catalog.voices.iter().map(|v| v.voice_id.as_str()),
+                    ) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "`reelflow voices` lists the voice ids this account can use".to_owned(),
+                        None => {
+                            "`reelflow voices` lists the voice ids this account can use".to_owned()
+                        }
                     }
                 };
                 Some((format!("voice `{}` is not in this account's catalog", r.id), Some(hint)))

@@ -37,15 +37,24 @@ fn join(a: &str, b: &str) -> String {
 pub fn manifest_field(m: &LoadedManifest, request: &JobRequest, wire: &str) -> String {
     match request {
         JobRequest::Template { .. } => join("template", wire),
-        JobRequest::Video(crate::heygen::wire::CreateVideoRequest::Studio(_)) => {
+        JobRequest::Video(v)
+            if matches!(v.as_ref(), crate::heygen::wire::CreateVideoRequest::Studio(_)) =>
+        {
             let Some(rest) = wire.strip_prefix("scenes[") else { return join("video", wire) };
             let (idx, rest) = rest.split_once(']').unwrap_or((rest, ""));
             let rest = rest.trim_start_matches('.');
-            let rest = rest.strip_prefix("input.").or_else(|| (rest == "input").then_some("")).unwrap_or(rest);
+            let rest = rest
+                .strip_prefix("input.")
+                .or_else(|| (rest == "input").then_some(""))
+                .unwrap_or(rest);
             let (head, tail) = split_first(rest);
             let head = match head {
                 "source" => {
-                    let scene = m.manifest.video.as_ref().and_then(|v| v.scenes.get(idx.parse::<usize>().unwrap_or(0)));
+                    let scene = m
+                        .manifest
+                        .video
+                        .as_ref()
+                        .and_then(|v| v.scenes.get(idx.parse::<usize>().unwrap_or(0)));
                     if scene.is_some_and(|s| s.video.is_some()) { "video" } else { "image" }
                 }
                 other => scene_name(other),
@@ -55,14 +64,15 @@ pub fn manifest_field(m: &LoadedManifest, request: &JobRequest, wire: &str) -> S
         JobRequest::Video(_) => {
             let (head, tail) = split_first(wire);
             match head {
-                "title" | "resolution" | "aspect_ratio" | "fit" | "remove_background" | "output_format" | "caption"
-                | "callback_url" | "callback_id" | "watermark" => join("video", wire),
+                "title" | "resolution" | "aspect_ratio" | "fit" | "remove_background"
+                | "output_format" | "caption" | "callback_url" | "callback_id" | "watermark" => {
+                    join("video", wire)
+                }
                 "background" => {
-                    let via_scene = m
-                        .manifest
-                        .video
-                        .as_ref()
-                        .is_some_and(|v| v.background.is_none() && v.scenes.first().is_some_and(|s| s.background.is_some()));
+                    let via_scene = m.manifest.video.as_ref().is_some_and(|v| {
+                        v.background.is_none()
+                            && v.scenes.first().is_some_and(|s| s.background.is_some())
+                    });
                     if via_scene {
                         "video.scenes[0].background.color".to_owned()
                     } else {

@@ -3,8 +3,8 @@
 //! run never spends credit on a request HeyGen would reject.
 
 pub mod catalog;
-pub mod pipeline;
 mod fields;
+pub mod pipeline;
 
 use std::path::PathBuf;
 
@@ -50,7 +50,11 @@ impl Expansion {
     pub fn open(manifest: LoadedManifest) -> Result<Expansion, Vec<Diagnostic>> {
         let csv = manifest.csv_path();
         let dataset = Dataset::open(&csv).map_err(|d| {
-            vec![if d.location.is_none() { d.field("data.csv").at(manifest.location("data.csv")) } else { d }]
+            vec![if d.location.is_none() {
+                d.field("data.csv").at(manifest.location("data.csv"))
+            } else {
+                d
+            }]
         })?;
         let compiled = Compiled::new(manifest, dataset.header().clone())?;
         Ok(Expansion { compiled, dataset, unique: Uniqueness::default(), rows: 0, skipped: 0 })
@@ -73,11 +77,12 @@ impl Expansion {
 
     /// The next row's outcome; `None` at the end of the data.
     pub fn next_row(&mut self) -> Option<RowOutcome> {
-        let row = match self.dataset.next_row()? {
+        let row = self.dataset.next_row()?;
+        self.rows += 1;
+        let row = match row {
             Ok(row) => row,
             Err(d) => return Some(RowOutcome::Invalid(vec![d])),
         };
-        self.rows += 1;
         let job = match self.compiled.render(&row) {
             Ok(Some(job)) => job,
             Ok(None) => {

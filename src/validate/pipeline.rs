@@ -66,9 +66,13 @@ pub async fn check(
     let (mut index, catalog_source) = match &source {
         None => (None, None),
         Some(s) => {
-            let (cat, how) = catalog::load(&s.client, s.cache.clone(), s.ttl, s.refresh).await.map_err(CheckError::Api)?;
+            let (cat, how) = catalog::load(&s.client, s.cache.clone(), s.ttl, s.refresh)
+                .await
+                .map_err(CheckError::Api)?;
             let mut idx = CatalogIndex::new(cat);
-            for d in idx.load_template(&s.client, expansion.manifest()).await.map_err(CheckError::Api)? {
+            for d in
+                idx.load_template(&s.client, expansion.manifest()).await.map_err(CheckError::Api)?
+            {
                 problems.push(d);
             }
             (Some(idx), Some(how))

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client;
+mod manifests;
 mod requests;
 mod sim;
 mod wire;

@@ -114,9 +114,10 @@ impl User {
     /// the wallet balance, or the room under a usage cap.
     pub fn spendable_usd(&self) -> Option<f64> {
         if let Some(w) = &self.wallet
-            && w.currency == "usd" {
-                return w.remaining_balance;
-            }
+            && w.currency == "usd"
+        {
+            return w.remaining_balance;
+        }
         let u = self.usage_based.as_ref()?;
         Some(u.spending_cap_usd? - u.spending_current_usd.unwrap_or(0.0))
     }
