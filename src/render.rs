@@ -42,7 +42,7 @@ pub enum JobRequest {
         /// Template id.
         template_id: String,
         /// Body.
-        body: GenerateFromTemplate,
+        body: Box<GenerateFromTemplate>,
     },
 }
 
@@ -879,7 +879,7 @@ impl Builder<'_> {
             include_gif: None,
             enable_sharing: t.enable_sharing,
         };
-        Some(JobRequest::Template { template_id: t.id.clone(), body })
+        Some(JobRequest::Template { template_id: t.id.clone(), body: Box::new(body) })
     }
 
     /// The download path: relative, inside the manifest's folder.
