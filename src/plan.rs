@@ -10,46 +10,22 @@ use crate::pricing::{self, Estimate};
 use crate::render::{Job, JobRequest};
 use crate::results::{EntryStatus, ResultsFile};
 
-/// Writes JSON with object keys sorted and no spaces, so equal requests
-/// hash equally whatever order fields were built in.
-pub fn canonical_json(v: &serde_json::Value, out: &mut String) {
-    match v {
-        serde_json::Value::Object(map) => {
-            out.push('{');
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                out.push(':');
-                canonical_json(&map[k], out);
-            }
-            out.push('}');
-        }
-        serde_json::Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_json(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// The job's hash: blake3 of the canonical request body, the account and
-/// the endpoint. Any change to what would be sent changes it.
+/// The job's hash: blake3 of the request body as reelflow serializes it
+/// (field order is fixed by the wire types, template variables are sorted),
+/// the account and the endpoint. Any change to what would be sent changes
+/// it. The body streams straight into the hasher: no intermediate tree.
 pub fn job_hash(job: &Job, account: &str) -> String {
-    let mut canon = String::with_capacity(512);
-    canonical_json(&job.request.body_json(), &mut canon);
-    let (method, path) = job.request.endpoint();
+    // One buffer and one hasher update: serde writes in many tiny pieces.
+    let mut body = Vec::with_capacity(1024);
+    let written = match &job.request {
+        JobRequest::Video(r) => serde_json::to_writer(&mut body, r),
+        JobRequest::Template { body: b, .. } => serde_json::to_writer(&mut body, b),
+    };
+    debug_assert!(written.is_ok(), "wire types always serialize");
     let mut h = blake3::Hasher::new();
-    h.update(canon.as_bytes());
+    h.update(b"reelflow-job-v1\0");
+    h.update(&body);
+    let (method, path) = job.request.endpoint();
     h.update(b"\0");
     h.update(account.as_bytes());
     h.update(b"\0");
@@ -256,14 +232,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn canonical_json_sorts_keys_at_every_level() {
-        let v = serde_json::json!({"b": 1, "a": {"d": [true, null], "c": "x\"y"}});
-        let mut out = String::new();
-        canonical_json(&v, &mut out);
-        assert_eq!(out, r#"{"a":{"c":"x\"y","d":[true,null]},"b":1}"#);
-    }
-
-    #[test]
     fn idempotency_keys_are_valid_and_stable() {
         let k = idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32));
         assert!(crate::heygen::rules::is_valid_idempotency_key(&k), "{k}");
@@ -280,12 +248,17 @@ pub struct PlannedJob {
     pub job: Job,
     /// Its hash.
     pub hash: String,
-    /// Its Idempotency-Key.
-    pub idempotency_key: String,
     /// Compared with the previous results.
     pub change: Change,
     /// Its cost estimate.
     pub estimate: Estimate,
+}
+
+impl PlannedJob {
+    /// The Idempotency-Key its create carries.
+    pub fn idempotency_key(&self, campaign: &str) -> String {
+        idempotency_key(campaign, &self.job.key, &self.hash)
+    }
 }
 
 /// Plans jobs one at a time against the previous results.
@@ -293,24 +266,17 @@ pub struct PlannedJob {
 pub struct Planner {
     prev: Previous,
     account: String,
-    campaign: String,
     retry_failed: bool,
     /// Running totals.
     pub summary: PlanSummary,
 }
 
 impl Planner {
-    /// A planner for `campaign` on `account`.
-    pub fn new(
-        previous: Option<&ResultsFile>,
-        campaign: &str,
-        account: &str,
-        retry_failed: bool,
-    ) -> Self {
+    /// A planner for jobs on `account`.
+    pub fn new(previous: Option<&ResultsFile>, account: &str, retry_failed: bool) -> Self {
         Planner {
             prev: self::previous(previous),
             account: account.to_owned(),
-            campaign: campaign.to_owned(),
             retry_failed,
             summary: PlanSummary::default(),
         }
@@ -337,8 +303,7 @@ impl Planner {
         if change.submits(self.retry_failed) {
             self.summary.add_submit(&product(&job, &types), &est);
         }
-        let idempotency_key = idempotency_key(&self.campaign, &job.key, &hash);
-        PlannedJob { job, hash, idempotency_key, change, estimate: est }
+        PlannedJob { job, hash, change, estimate: est }
     }
 
     /// Rows of the previous results that no job matched: orphaned.

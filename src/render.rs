@@ -101,6 +101,18 @@ struct Field {
     path: String,
     source: String,
     templated: bool,
+    /// A field that is exactly `{{ column }}` is read straight from the
+    /// row: the common case costs no template run.
+    column: Option<usize>,
+}
+
+/// `{{ name }}` → `name`, when that is the whole template.
+fn bare_variable(source: &str) -> Option<&str> {
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let ident = !inner.is_empty()
+        && inner.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ident.then_some(inner)
 }
 
 /// The manifest compiled for rendering.
@@ -234,7 +246,12 @@ impl Collector {
     fn add(&mut self, path: impl Into<String>, source: Option<&String>) {
         if let Some(s) = source {
             let templated = s.contains("{{") || s.contains("{%");
-            self.fields.push(Field { path: path.into(), source: s.clone(), templated });
+            self.fields.push(Field {
+                path: path.into(),
+                source: s.clone(),
+                templated,
+                column: None,
+            });
         }
     }
 
@@ -272,6 +289,7 @@ impl Compiled {
                 path: "data.where".into(),
                 source: format!("{{% if {inner} %}}true{{% endif %}}"),
                 templated: true,
+                column: None,
             });
         }
         if let Some(v) = &man.video {
@@ -360,6 +378,9 @@ impl Compiled {
             .map(String::as_str)
             .chain(man.vars.keys().map(String::as_str))
             .collect();
+        for field in c.fields.iter_mut().filter(|f| f.templated) {
+            field.column = bare_variable(&field.source).and_then(|n| header.position(n));
+        }
         for field in c.fields.iter().filter(|f| f.templated) {
             if let Err(e) = env.add_template_owned(field.path.clone(), field.source.clone()) {
                 problems.push(template_error(&manifest, field, &e, None));
@@ -425,6 +446,9 @@ impl Compiled {
         if !f.templated {
             return Ok(f.source.clone());
         }
+        if let (Some(col), Some(row_ctx)) = (f.column, ctx.downcast_object_ref::<RowCtx>()) {
+            return Ok(row_ctx.values[col].clone());
+        }
         let tmpl = self
             .env
             .get_template(&f.path)
@@ -434,11 +458,12 @@ impl Compiled {
 
     /// Renders one row into a job; `Ok(None)` when `data.where` skips it.
     /// Every problem of the row is reported at once.
-    pub fn render(&self, row: &Row) -> Result<Option<Job>, Vec<Diagnostic>> {
-        let mut row_ref = RowRef { line: row.line, key: None };
+    pub fn render(&self, row: Row) -> Result<Option<Job>, Vec<Diagnostic>> {
+        let line = row.line;
+        let mut row_ref = RowRef { line, key: None };
         let mut ctx = Arc::new(RowCtx {
             header: self.header.clone(),
-            values: row.values.clone(),
+            values: row.values,
             vars: self.vars.clone(),
             key: None,
         });
@@ -453,15 +478,18 @@ impl Compiled {
             ]);
         }
         row_ref.key = Some(key.clone());
-        if let Some(ctx_mut) = Arc::get_mut(&mut ctx) {
-            ctx_mut.key = Some(key.clone());
-        } else {
-            ctx = Arc::new(RowCtx {
-                header: self.header.clone(),
-                values: row.values.clone(),
-                vars: self.vars.clone(),
-                key: Some(key.clone()),
-            });
+        match Arc::get_mut(&mut ctx) {
+            Some(ctx_mut) => ctx_mut.key = Some(key.clone()),
+            // A template kept a reference to the context; copy it once.
+            None => {
+                let values = ctx.values.clone();
+                ctx = Arc::new(RowCtx {
+                    header: self.header.clone(),
+                    values,
+                    vars: self.vars.clone(),
+                    key: Some(key.clone()),
+                });
+            }
         }
         let ctx_value = Value::from_dyn_object(ctx);
         if let Some(fi) = self.filter
@@ -494,7 +522,7 @@ impl Compiled {
             return Err(b.problems);
         }
         let request = request.expect("a request exists when the builder reported no problem");
-        Ok(Some(Job { key, line: row.line, request, download }))
+        Ok(Some(Job { key, line, request, download }))
     }
 
     fn row_error(&self, field: &str, message: impl Into<String>, row: &RowRef) -> Diagnostic {
@@ -916,8 +944,29 @@ impl Builder<'_> {
 /// rows. Stores 8-byte hashes, not the strings, so memory stays small.
 #[derive(Debug, Default)]
 pub struct Uniqueness {
-    keys: HashMap<u64, u64>,
-    paths: HashMap<u64, u64>,
+    keys: HashMap<u64, u64, PreHashed>,
+    paths: HashMap<u64, u64, PreHashed>,
+}
+
+/// The keys are already blake3 hashes: hashing them again is wasted work.
+type PreHashed = std::hash::BuildHasherDefault<PassThrough>;
+
+/// A hasher that passes a `u64` through.
+#[derive(Debug, Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 fn hash64(s: &str) -> u64 {

@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let client = source.as_ref().map(|s| s.client.clone());
     let cap = m.manifest.run.max_cost_usd;
     let campaign = m.manifest.name.clone();
-    let mut planner = Planner::new(previous.as_ref(), &campaign, &account, args.retry_failed);
+    let mut planner = Planner::new(previous.as_ref(), &account, args.retry_failed);
     let checked = check(ctx, m, source, |job, catalog| {
         planner.add(job, catalog);
     })

@@ -83,7 +83,7 @@ impl Expansion {
             Ok(row) => row,
             Err(d) => return Some(RowOutcome::Invalid(vec![d])),
         };
-        let job = match self.compiled.render(&row) {
+        let job = match self.compiled.render(row) {
             Ok(Some(job)) => job,
             Ok(None) => {
                 self.skipped += 1;
