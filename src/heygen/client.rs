@@ -126,8 +126,7 @@ impl Client {
                 "base URL `{base}` must start with https:// (or http:// for a local simulator)"
             )));
         }
-        // reqwest is built without a default crypto provider; ring is ours.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("reelflow/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.timeouts.connect)
@@ -426,6 +425,14 @@ impl Client {
         let body = ErrorBody::from_response(status.as_u16(), &bytes);
         Err(ApiError::new(status.as_u16(), body, request_id, retry_after).into())
     }
+}
+
+/// Installs ring as the process's TLS crypto provider (once). reqwest is
+/// built without a default provider to avoid aws-lc's C build; anything
+/// that builds its own `reqwest::Client` must call this first.
+pub fn ensure_crypto_provider() {
+    // An error means a provider is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn decode<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {

@@ -305,7 +305,7 @@ fn video_json(s: &SimState, v: &SimVideo, at: f64) -> Value {
     };
     let done = phase == Phase::Completed;
     let base = s.config.public_base.as_deref().unwrap_or("");
-    let expires = (at + s.config.url_ttl_secs) as u64;
+    let expires = (at + s.config.url_ttl_secs).ceil() as u64;
     let signed = |file: String| {
         let path = format!("/_sim/media/{file}");
         let sig = media::sign(&s.media_key, &path, expires);

@@ -21,7 +21,7 @@ async fn post(
     idem: Option<&str>,
 ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
     let mut req =
-        reqwest::Client::new().post(format!("{base}{path}")).header("x-api-key", key).json(body);
+        crate::support::http().post(format!("{base}{path}")).header("x-api-key", key).json(body);
     if let Some(k) = idem {
         req = req.header("idempotency-key", k);
     }
@@ -31,7 +31,7 @@ async fn post(
 }
 
 async fn get(base: &str, key: &str, path: &str) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
+    let resp = crate::support::http()
         .get(format!("{base}{path}"))
         .header("x-api-key", key)
         .send()
@@ -275,11 +275,12 @@ async fn list_limits_and_tokens_are_checked() {
 #[tokio::test]
 async fn auth_is_required_and_the_401_code_is_configurable() {
     let sim = start(SimConfig { auth_error_code: "authentication_failed", ..fast() }).await;
-    let resp = reqwest::get(format!("{}/v3/users/me", sim.base_url())).await.unwrap();
+    let resp =
+        crate::support::http().get(format!("{}/v3/users/me", sim.base_url())).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "authentication_failed");
-    let bearer = reqwest::Client::new()
+    let bearer = crate::support::http()
         .get(format!("{}/v3/users/me", sim.base_url()))
         .bearer_auth("token-1")
         .send()
@@ -306,22 +307,36 @@ async fn media_urls_are_served_and_expire() {
     let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     let url = v["data"]["video_url"].as_str().unwrap().to_owned();
     assert!(v["data"]["captioned_video_url"].is_null(), "no style, no burned-in captions");
-    let srt = reqwest::get(v["data"]["subtitle_url"].as_str().unwrap())
+    let srt = crate::support::http()
+        .get(v["data"]["subtitle_url"].as_str().unwrap())
+        .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
     assert!(srt.contains("hi there"), "{srt}");
-    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    let bytes = crate::support::http().get(&url).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     let forged = url.replace("Signature=", "Signature=0");
-    assert_eq!(reqwest::get(&forged).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        crate::support::http().get(&forged).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::FORBIDDEN, "expired");
+    assert_eq!(
+        crate::support::http().get(&url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "expired"
+    );
     let (_, fresh) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     assert_eq!(
-        reqwest::get(fresh["data"]["video_url"].as_str().unwrap()).await.unwrap().status(),
+        crate::support::http()
+            .get(fresh["data"]["video_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::OK
     );
 }

@@ -99,3 +99,9 @@ pub fn settings() -> insta::Settings {
     }
     s
 }
+
+/// A plain HTTP client for talking to the simulator directly.
+pub fn http() -> reqwest::Client {
+    reelflow::heygen::client::ensure_crypto_provider();
+    reqwest::Client::new()
+}
