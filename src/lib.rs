@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod cli;
 pub mod dataset;
 pub mod diag;
+pub mod engine;
 pub mod exit;
 pub mod heygen;
 pub mod integration;

@@ -39,9 +39,17 @@ pub fn job_hash(job: &Job, account: &str) -> String {
 /// same key, so a retry or a rerun after a crash is replayed by HeyGen
 /// instead of billed again; a changed request gets a new key.
 pub fn idempotency_key(campaign: &str, key: &str, hash: &str) -> String {
+    idempotency_key_gen(campaign, key, hash, 0)
+}
+
+/// [`idempotency_key`] for the `generation`-th attempt after earlier ones
+/// ended for good (`…:g2`): resubmitting a failed or refused job must not
+/// be answered with the old result.
+pub fn idempotency_key_gen(campaign: &str, key: &str, hash: &str, generation: u32) -> String {
     let slug: String = crate::render::slug(campaign).chars().take(64).collect();
     let key_hash = blake3::hash(key.as_bytes()).to_hex();
-    format!("rf:{slug}:{}:{}", &key_hash[..16], &hash[..16])
+    let base = format!("rf:{slug}:{}:{}", &key_hash[..16], &hash[..16]);
+    if generation == 0 { base } else { format!("{base}:g{generation}") }
 }
 
 /// What a run would do with a row.
@@ -90,7 +98,7 @@ pub fn classify(prev: &Previous, key: &str, hash: &str) -> Change {
         Some((_, EntryStatus::Completed)) => Change::Unchanged,
         Some((_, EntryStatus::Rendering)) => Change::InFlight,
         Some((_, EntryStatus::Failed)) => Change::Failed,
-        Some((_, EntryStatus::NotSubmitted | EntryStatus::Orphaned)) => Change::Pending,
+        Some((_, EntryStatus::NotSubmitted)) => Change::Pending,
     }
 }
 
@@ -232,6 +240,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shards_partition_the_keys() {
+        let shards: Vec<Shard> =
+            (1..=3).map(|i| Shard::parse(&format!("{i}/3")).unwrap()).collect();
+        for k in 0..300 {
+            let key = format!("user{k}@example.com");
+            assert_eq!(shards.iter().filter(|s| s.contains(&key)).count(), 1);
+        }
+        assert!(
+            Shard::parse("0/3").is_err()
+                && Shard::parse("4/3").is_err()
+                && Shard::parse("x").is_err()
+        );
+    }
+
+    #[test]
     fn idempotency_keys_are_valid_and_stable() {
         let k = idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32));
         assert!(crate::heygen::rules::is_valid_idempotency_key(&k), "{k}");
@@ -314,5 +337,44 @@ impl Planner {
             self.summary.count(Change::Orphaned);
         }
         (self.summary, orphans)
+    }
+}
+
+/// A shard of the rows: `I/N` with I in 1..=N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `I/N`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) =
+            s.split_once('/').ok_or_else(|| format!("`{s}` is not I/N (for example 2/4)"))?;
+        let index: u32 = i.trim().parse().map_err(|_| format!("`{i}` is not a shard number"))?;
+        let count: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!(
+                "shard {index}/{count}: I must be between 1 and N (Kubernetes indexes start at 0: use $((JOB_COMPLETION_INDEX+1))/N)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the row with this key belongs to this shard. The split is by
+    /// a hash of the key, so it is stable as rows are added or removed.
+    pub fn contains(&self, key: &str) -> bool {
+        let h = blake3::hash(key.as_bytes());
+        let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        n % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
 }

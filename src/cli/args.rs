@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  reelflow run manifests/onboarding/manifest.yaml --sim       render a whole campaign on the simulator
+  reelflow run campaign.yaml --yes --shard 2/4                 one CI matrix job of four
+  reelflow status campaign.yaml --wait                         follow what an earlier run left rendering
   reelflow validate manifests/onboarding/manifest.yaml --sim   check every row against the simulator's catalog
   reelflow plan manifests/onboarding/manifest.yaml --sim       what a run would create and what it would cost
   reelflow render manifests/onboarding/manifest.yaml --row ada@example.com
@@ -72,6 +75,12 @@ pub enum Command {
     Render(RenderArgs),
     /// Show what a run would do (new / changed / unchanged / orphaned) and what it would cost
     Plan(PlanArgs),
+    /// Render a campaign: validate, plan, confirm, submit, follow, download, record results
+    Run(RunArgs),
+    /// Follow videos a run left rendering and fetch their downloads; submits nothing new
+    Status(StatusArgs),
+    /// Export the results manifest (shards merged) as csv, json or yaml
+    Results(ResultsArgs),
     /// Print the manifest JSON Schema (schema.json)
     Schema,
     /// Show configured accounts and how each authenticates (never the secret)
@@ -244,6 +253,74 @@ pub struct PlanArgs {
     /// Count failed rows as to be resubmitted
     #[arg(long)]
     pub retry_failed: bool,
+}
+
+/// `reelflow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Most render jobs in flight [default: run.concurrency, else 8]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Stop launching once this run's estimated spend would pass USD [default: run.max_cost_usd]
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Do not ask for confirmation before spending (needed off a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Do not download finished videos
+    #[arg(long)]
+    pub no_download: bool,
+    /// Resubmit rows that failed in an earlier run
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Only the rows of shard I of N (by key hash), with its own results file
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Stop waiting after this long [default: run.poll.timeout, else 60m]
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Catalog options.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+/// `reelflow status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Keep following until every video is done (or the timeout)
+    #[arg(long)]
+    pub wait: bool,
+    /// The shard whose results to refresh
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Do not download finished videos
+    #[arg(long)]
+    pub no_download: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ResultsFormat {
+    /// One line per row, for spreadsheets
+    Csv,
+    /// The results manifest
+    Json,
+    /// The results manifest as YAML
+    Yaml,
+}
+
+/// `reelflow results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ResultsFormat,
 }
 
 /// `reelflow accounts`.

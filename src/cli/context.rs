@@ -37,6 +37,15 @@ impl Context {
         Ok(Context { global, accounts, sim })
     }
 
+    /// Saves the simulator's state (under `--sim`).
+    pub fn finish(&self) {
+        if let Some(sim) = &self.sim
+            && let Err(e) = sim.save()
+        {
+            super::output::note(format!("warning: could not save the simulator's state: {e}"));
+        }
+    }
+
     /// Configured accounts.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
@@ -70,6 +79,16 @@ impl Context {
     /// A client for an account. Under `--sim` every account name works and
     /// is its own simulated account; no secret is read.
     pub fn client(&self, explicit: Option<&str>) -> Result<Client, Failure> {
+        self.client_with(explicit, None)
+    }
+
+    /// [`Context::client`] reporting retries to `observer` (in addition to
+    /// `-v`'s log).
+    pub fn client_with(
+        &self,
+        explicit: Option<&str>,
+        observer: Option<crate::heygen::client::RetryObserver>,
+    ) -> Result<Client, Failure> {
         let name = self.account_name(explicit)?;
         let (base, credential) = match &self.sim {
             Some(sim) => (sim.base_url(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
@@ -85,7 +104,9 @@ impl Context {
             }
         };
         let mut config = ClientConfig::new(base, credential);
-        if self.global.verbose {
+        if let Some(o) = observer {
+            config.observer = Some(o);
+        } else if self.global.verbose {
             config.observer = Some(Arc::new(|n: &crate::heygen::RetryNotice| {
                 super::output::note(format!(
                     "retry {} of {} in {:.1}s: {}",
@@ -115,6 +136,13 @@ fn sim_config_from_env(env: &Env) -> Result<SimConfig, Failure> {
         max_jobs: num("REELFLOW_SIM_MAX_JOBS", 10.0)? as usize,
         fail_rate: num("REELFLOW_SIM_FAIL_RATE", 0.0)?,
         balance_usd: num("REELFLOW_SIM_BALANCE_USD", 100.0)?,
+        // Videos survive between commands, so `status`, resumes and
+        // re-downloads work against the simulator as they do against HeyGen.
+        state_file: match env.get("REELFLOW_SIM_STATE") {
+            Some("none") => None,
+            Some(p) => Some(std::path::PathBuf::from(p)),
+            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-state.json")),
+        },
         ..SimConfig::default()
     })
 }

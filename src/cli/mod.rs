@@ -9,9 +9,13 @@ mod manifests;
 mod me;
 pub mod output;
 mod plan;
+mod progress;
 mod render;
+mod results;
+mod run;
 mod schema;
 mod sim;
+mod status;
 mod templates;
 mod validate;
 mod videos;
@@ -61,16 +65,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         _ => {}
     }
     let ctx = Context::new(cli.global).await?;
-    match &cli.command {
-        Command::Avatars(a) => avatars::run(&ctx, a).await,
-        Command::Voices(a) => voices::run(&ctx, a).await,
-        Command::Templates(a) => templates::run(&ctx, a).await,
-        Command::Me => me::run(&ctx).await,
-        Command::Videos(cmd) => videos::run(&ctx, cmd).await,
-        Command::Accounts(a) => accounts::run(&ctx, a).await,
-        Command::Validate(a) => validate::run(&ctx, a).await,
-        Command::Render(a) => render::run(&ctx, a).await,
-        Command::Plan(a) => plan::run(&ctx, a).await,
+    let result = dispatch(&ctx, &cli.command).await;
+    ctx.finish();
+    result
+}
+
+async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
+    match command {
+        Command::Avatars(a) => avatars::run(ctx, a).await,
+        Command::Voices(a) => voices::run(ctx, a).await,
+        Command::Templates(a) => templates::run(ctx, a).await,
+        Command::Me => me::run(ctx).await,
+        Command::Videos(cmd) => videos::run(ctx, cmd).await,
+        Command::Accounts(a) => accounts::run(ctx, a).await,
+        Command::Validate(a) => validate::run(ctx, a).await,
+        Command::Render(a) => render::run(ctx, a).await,
+        Command::Plan(a) => plan::run(ctx, a).await,
+        Command::Run(a) => run::run(ctx, a).await,
+        Command::Status(a) => status::run(ctx, a).await,
+        Command::Results(a) => results::run(ctx, a),
         Command::Sim(_) | Command::Schema => unreachable!("handled above"),
     }
 }

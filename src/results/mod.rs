@@ -2,6 +2,8 @@
 //! atomically. It is both the report of a run and the state the next
 //! `plan`/`run` compares against.
 
+pub mod journal;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -23,8 +25,6 @@ pub enum EntryStatus {
     /// Not submitted: out of credit, cost cap, interrupted, or a create
     /// that HeyGen refused. `error` says why.
     NotSubmitted,
-    /// The row is no longer in the data; kept for the record.
-    Orphaned,
 }
 
 /// An error recorded for a row.
@@ -47,12 +47,21 @@ pub struct Entry {
     pub hash: String,
     /// Status.
     pub status: EntryStatus,
+    /// The row is no longer in the data; the entry is kept for the record
+    /// (and its video is not made again if the row comes back unchanged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orphaned: bool,
     /// HeyGen video id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_id: Option<String>,
     /// The Idempotency-Key the create carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// How many creates of this request ended for good (a failed render, a
+    /// refusal). A resubmission needs a fresh Idempotency-Key, or HeyGen
+    /// would replay the old answer; this counter makes the next key.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub key_generation: u32,
     /// Video title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -112,8 +121,10 @@ impl Entry {
             row,
             hash,
             status: EntryStatus::NotSubmitted,
+            orphaned: false,
             video_id: None,
             idempotency_key: None,
+            key_generation: 0,
             title: None,
             file: None,
             file_bytes: None,
@@ -134,6 +145,10 @@ impl Entry {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Totals over entries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -147,7 +162,7 @@ pub struct Summary {
     pub failed: u64,
     /// Not submitted.
     pub not_submitted: u64,
-    /// Orphaned.
+    /// Entries whose row left the data (counted in their status too).
     pub orphaned: u64,
     /// Output seconds of completed videos.
     pub duration_secs: f64,
@@ -194,6 +209,9 @@ impl ResultsFile {
         self.entries.sort_by(|a, b| a.key.cmp(&b.key));
         let mut s = Summary { total: self.entries.len() as u64, ..Summary::default() };
         for e in &self.entries {
+            if e.orphaned {
+                s.orphaned += 1;
+            }
             match e.status {
                 EntryStatus::Completed => {
                     s.completed += 1;
@@ -203,7 +221,6 @@ impl ResultsFile {
                 EntryStatus::Rendering => s.rendering += 1,
                 EntryStatus::Failed => s.failed += 1,
                 EntryStatus::NotSubmitted => s.not_submitted += 1,
-                EntryStatus::Orphaned => s.orphaned += 1,
             }
         }
         s.duration_secs = (s.duration_secs * 100.0).round() / 100.0;
@@ -251,6 +268,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new().prefix(".reelflow-").suffix(".tmp").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    // Temp files are created private; results are ordinary project files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -259,4 +282,79 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Now, RFC 3339 in UTC with second precision.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// `out/x.results.json` → `out/x.results.shard-2-of-4.json`.
+pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) => (s.to_owned(), format!(".{e}")),
+        None => (name.clone(), String::new()),
+    };
+    path.with_file_name(format!("{stem}.shard-{index}-of-{count}{ext}"))
+}
+
+/// The results file and every shard file beside it, merged (entries by
+/// key; a shard's entry wins over the main file's).
+pub fn read_merged(path: &Path) -> Result<Option<ResultsFile>, String> {
+    let mut merged = ResultsFile::read(path)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (stem, ext) = name
+        .rsplit_once('.')
+        .map(|(s, e)| (s.to_owned(), format!(".{e}")))
+        .unwrap_or((name.clone(), String::new()));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n =
+                        p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    n.starts_with(&format!("{stem}.shard-"))
+                        && n.ends_with(&ext)
+                        && !n.ends_with(".journal")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    shards.sort();
+    for shard in shards {
+        let Some(file) = ResultsFile::read(&shard)? else { continue };
+        let target = merged.get_or_insert_with(|| ResultsFile { shard: None, ..file.clone() });
+        let mut by_key: std::collections::BTreeMap<String, Entry> =
+            std::mem::take(&mut target.entries).into_iter().map(|e| (e.key.clone(), e)).collect();
+        for e in file.entries {
+            by_key.insert(e.key.clone(), e);
+        }
+        target.entries = by_key.into_values().collect();
+        target.shard = None;
+    }
+    if let Some(m) = &mut merged {
+        m.normalize();
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_merge_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("c.results.json");
+        assert_eq!(shard_path(&main, 2, 4), dir.path().join("c.results.shard-2-of-4.json"));
+        for (i, keys) in [(1, ["a", "c"]), (2, ["b", "d"])] {
+            let mut f = ResultsFile::new("c", "default", Some(format!("{i}/2")));
+            f.entries = keys.iter().map(|k| Entry::new((*k).into(), 2, "h".into())).collect();
+            f.write(&shard_path(&main, i, 2)).unwrap();
+        }
+        let merged = read_merged(&main).unwrap().unwrap();
+        let keys: Vec<&str> = merged.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+        assert_eq!(merged.summary.total, 4);
+    }
 }

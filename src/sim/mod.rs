@@ -75,6 +75,9 @@ pub struct SimConfig {
     pub record_limit: usize,
     /// Base URL media links point at; set when the server starts.
     pub public_base: Option<String>,
+    /// Where accounts, videos and wallets persist between runs (`--sim`
+    /// keeps them in the user's cache folder); `None` keeps them in memory.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -95,6 +98,7 @@ impl Default for SimConfig {
             media_bytes_per_sec: 8 * 1024,
             record_limit: 10_000,
             public_base: None,
+            state_file: None,
         }
     }
 }
@@ -119,6 +123,13 @@ impl Simulator {
         let addr = listener.local_addr()?;
         config.public_base.get_or_insert_with(|| format!("http://{addr}"));
         let state = Arc::new(SimState::new(config));
+        if let Some(path) = &state.config.state_file {
+            // A missing or unreadable file starts a fresh simulated world.
+            if let Some(p) = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+            {
+                state.lock().restore(p);
+            }
+        }
         let router = routes::router(state.clone());
         let serving = state.clone();
         let task = tokio::spawn(async move {
@@ -180,6 +191,13 @@ impl Simulator {
     /// The catalog it serves.
     pub fn catalog(&self) -> &catalog::Catalog {
         &self.state.catalog
+    }
+
+    /// Writes accounts, videos and wallets to the state file, if any.
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(path) = &self.state.config.state_file else { return Ok(()) };
+        let bytes = self.state.lock().snapshot().map_err(std::io::Error::other)?;
+        crate::results::write_atomic(path, &bytes)
     }
 
     /// Serves until the process ends.
@@ -247,7 +265,14 @@ async fn front_door(
     let (request_id, fault) = {
         let mut inner = state.lock();
         let rid = inner.next_id("req", state.config.seed);
-        if !api {
+        if path.starts_with("/_sim/media/") {
+            // Media takes scripted faults only (an expired link, a 5xx).
+            let fault = faults::take_rule(&mut inner.rules, &method, &path);
+            if fault.is_some() {
+                inner.stats.faults_injected += 1;
+            }
+            (rid, fault)
+        } else if !api {
             (rid, None)
         } else {
             inner.stats.requests += 1;

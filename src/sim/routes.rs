@@ -510,13 +510,15 @@ fn idem_finish(s: &SimState, caller: &str, scope: &str, status: u16, body: &Valu
     }
 }
 
-/// Runs a create handler under the Idempotency-Key protocol.
+/// Runs a create handler under the Idempotency-Key protocol. The work
+/// runs in its own task: like a real server, it finishes (and its answer is
+/// stored for replay) even when the client hangs up mid-request.
 async fn with_idempotency(
     s: &Shared,
     caller: &Caller,
     headers: &HeaderMap,
     scope_prefix: String,
-    process: impl FnOnce(Option<&str>) -> Result<Value, ApiFault>,
+    process: impl FnOnce(Option<&str>) -> Result<Value, ApiFault> + Send + 'static,
 ) -> Response {
     let key = match idempotency_key(headers) {
         Ok(k) => k,
@@ -533,19 +535,43 @@ async fn with_idempotency(
             Ok(Idem::Fresh) => {}
         }
     }
-    if s.config.create_latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(s.config.create_latency_ms)).await;
-    }
-    let (status, body, fault) = match process(key.as_deref()) {
-        Ok(data) => (StatusCode::OK, json!({ "data": data }), None),
-        Err(f) => (f.status, f.body(), Some(f)),
-    };
-    if let Some(scope) = &scope {
-        idem_finish(s, &caller.0, scope, status.as_u16(), &body);
-    }
-    match fault {
-        Some(f) => f.into_response(),
-        None => (status, axum::Json(body)).into_response(),
+    let state = s.clone();
+    let who = caller.0.clone();
+    let task = tokio::spawn(async move {
+        if state.config.create_latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(state.config.create_latency_ms))
+                .await;
+        }
+        let (status, body) = match process(key.as_deref()) {
+            Ok(data) => (StatusCode::OK, json!({ "data": data })),
+            Err(f) => (f.status, f.body()),
+        };
+        if let Some(scope) = &scope {
+            idem_finish(&state, &who, scope, status.as_u16(), &body);
+        }
+        (status, body)
+    });
+    match task.await {
+        Ok((status, body)) => {
+            let mut resp = (status, axum::Json(body.clone())).into_response();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // The job cap's Retry-After travels in the body's fault; recompute it.
+                let wait = s
+                    .lock()
+                    .accounts
+                    .get(&caller.0)
+                    .map(|a| a.next_slot_in(now()).ceil().max(1.0) as u64)
+                    .unwrap_or(1);
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            }
+            resp
+        }
+        Err(_) => ApiFault::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "The simulator failed.",
+        )
+        .into_response(),
     }
 }
 
@@ -577,7 +603,7 @@ async fn create_video(
             output_secs: est.seconds,
             cost_usd: est.usd,
             caption,
-            extension: req.output_format().extension(),
+            extension: req.output_format().extension().to_owned(),
             script,
         };
         let video = admit(&s2, &who, key, spec)?;
@@ -649,7 +675,7 @@ struct NewVideo {
     output_secs: f64,
     cost_usd: f64,
     caption: Option<Caption>,
-    extension: &'static str,
+    extension: String,
     script: String,
 }
 
@@ -789,7 +815,7 @@ async fn generate_from_template(
                 cost_usd: est.usd,
                 caption: (req.caption == Some(true) || req.subtitles.is_some())
                     .then_some(Caption { file_format: None, style: Some(CaptionStyle::Default) }),
-                extension: "mp4",
+                extension: "mp4".to_owned(),
                 script,
             };
             let id = admit(&s2, &who, key, spec)?;

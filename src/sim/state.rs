@@ -73,7 +73,7 @@ pub struct RecordedRequest {
 }
 
 /// A video the simulator is rendering or has rendered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimVideo {
     pub id: String,
     pub title: Option<String>,
@@ -84,7 +84,7 @@ pub struct SimVideo {
     pub failure: Option<(String, String)>,
     pub subtitles: bool,
     pub burned_captions: bool,
-    pub extension: &'static str,
+    pub extension: String,
     pub script: String,
     pub settled: bool,
 }
@@ -118,14 +118,14 @@ impl SimVideo {
 }
 
 /// A stored create answer, or a marker that one is being produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum IdemEntry {
     InFlight,
     Done { status: u16, body: Value, at: f64 },
 }
 
 /// One API key's (or token's) world.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Account {
     pub wallet_usd: f64,
     pub videos: Vec<SimVideo>,
@@ -180,6 +180,14 @@ impl Account {
     }
 }
 
+/// What survives a restart of an in-process simulator (`--sim`): accounts
+/// with their videos, wallets and idempotency keys, and the id counter.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Persisted {
+    accounts: HashMap<String, Account>,
+    counter: u64,
+}
+
 /// Mutable simulator state behind one lock. Critical sections are short
 /// and never await.
 #[derive(Debug, Default)]
@@ -197,6 +205,29 @@ pub struct Inner {
 impl Inner {
     pub fn new(seed: u64) -> Self {
         Inner { rng: seed ^ 0x9E37_79B9_7F4A_7C15, ..Default::default() }
+    }
+
+    /// Restores accounts and the id counter saved by [`Inner::snapshot`].
+    pub fn restore(&mut self, p: Persisted) {
+        for (key, account) in &p.accounts {
+            for v in &account.videos {
+                if account.index.contains_key(&v.id) {
+                    self.owners.insert(v.id.clone(), key.clone());
+                }
+            }
+        }
+        self.accounts = p.accounts;
+        self.counter = p.counter;
+    }
+
+    /// The state worth keeping across restarts, as JSON.
+    pub fn snapshot(&self) -> serde_json::Result<Vec<u8>> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            accounts: &'a HashMap<String, Account>,
+            counter: u64,
+        }
+        serde_json::to_vec(&View { accounts: &self.accounts, counter: self.counter })
     }
 
     /// A uniform draw in [0, 1) from a seeded generator (splitmix64), so a

@@ -7,5 +7,6 @@ mod cli;
 mod client;
 mod manifests;
 mod requests;
+mod run;
 mod sim;
 mod wire;

@@ -69,6 +69,12 @@ pub fn reelflow(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     cmd.env("XDG_CONFIG_HOME", cwd.join(".no-config"));
     cmd.env("NO_COLOR", "1");
+    // Tests never share the in-process simulator's saved world.
+    cmd.env("REELFLOW_SIM_STATE", "none");
+    cmd.env(
+        "REELFLOW_CACHE_DIR",
+        std::env::temp_dir().join(format!("reelflow-it-cache-{}", std::process::id())),
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

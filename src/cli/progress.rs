@@ -1,0 +1,134 @@
+//! How a run looks: a live line on a terminal, a line every few seconds
+//! elsewhere, or JSON events for machines. The engine never prints; these
+//! sinks do.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::engine::{Event, EventSink, Progress};
+
+/// JSON lines on stdout, one per event.
+#[derive(Debug, Default)]
+pub struct JsonLines;
+
+impl EventSink for JsonLines {
+    fn event(&mut self, event: &Event) {
+        let mut out = std::io::stdout().lock();
+        if serde_json::to_writer(&mut out, event).is_ok() {
+            let _ = writeln!(out);
+        }
+    }
+}
+
+/// A human display on stderr: a redrawn line on a TTY, periodic lines
+/// otherwise. Notable events (failures, 429s, stops) print as lines above.
+pub struct Human {
+    bar: Option<indicatif::ProgressBar>,
+    last_line: Instant,
+    every: Duration,
+    verbose: bool,
+}
+
+impl Human {
+    /// A display; `tty` chooses the live line.
+    pub fn new(tty: bool, verbose: bool) -> Self {
+        let bar = tty.then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .expect("a valid template"),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        Human { bar, last_line: Instant::now(), every: Duration::from_secs(5), verbose }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+        }
+    }
+
+    fn summary(p: &Progress) -> String {
+        let secs = p.elapsed.as_secs_f64().max(0.001);
+        let rate = p.done as f64 / secs * 60.0;
+        let left = p.queued + p.submitting + p.rendering;
+        let eta = if p.done > 0 && left > 0 {
+            format!(
+                " · ETA {}",
+                humantime::format_duration(Duration::from_secs(
+                    (left as f64 / (p.done as f64 / secs)) as u64
+                ))
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "queued {} · submitting {} · rendering {} · done {} · failed {} · {:.1}/min · ${:.2} spent · limit {}{eta}",
+            p.queued, p.submitting, p.rendering, p.done, p.failed, rate, p.spent_usd, p.limit
+        )
+    }
+}
+
+impl EventSink for Human {
+    fn event(&mut self, event: &Event) {
+        let text = match event {
+            Event::Planned { rows, to_submit, to_follow, estimated_usd, concurrency } => {
+                Some(format!(
+                    "{rows} rows: submitting {to_submit} (est. ${estimated_usd:.2}), following {to_follow}; at most {concurrency} in flight"
+                ))
+            }
+            Event::Rejected { key, code, message } => {
+                Some(format!("refused {key}: {code}: {message}"))
+            }
+            Event::Failed { key, code, message, .. } => {
+                Some(format!("failed {key}: {code}: {message} (not charged)"))
+            }
+            Event::RateLimited { limit, retry_after_secs } => Some(format!(
+                "429 from HeyGen: at most {limit} in flight now, pausing {retry_after_secs:.0}s"
+            )),
+            Event::PollFailed { error } => {
+                Some(format!("status check failed ({error}); jobs are checked again"))
+            }
+            Event::DownloadFailed { key, error } => {
+                Some(format!("download failed for {key}: {error}"))
+            }
+            Event::Stopped { message, .. } => Some(format!("stopping: {message}")),
+            Event::Retrying { request, error, delay_secs } if self.verbose => {
+                Some(format!("retrying {request} in {delay_secs:.1}s: {error}"))
+            }
+            Event::Completed { key, duration_secs, .. } if self.verbose => {
+                Some(format!("completed {key} ({:.1}s)", duration_secs.unwrap_or(0.0)))
+            }
+            Event::Downloaded { key, path, bytes } if self.verbose => {
+                Some(format!("saved {key} → {path} ({bytes} bytes)"))
+            }
+            Event::Finished { .. } => {
+                if let Some(b) = &self.bar {
+                    b.finish_and_clear();
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(t) = text {
+            self.line(t);
+        }
+    }
+
+    fn tick(&mut self, p: &Progress) {
+        let text = Self::summary(p);
+        match &self.bar {
+            Some(b) => b.set_message(text),
+            None if self.last_line.elapsed() >= self.every => {
+                self.last_line = Instant::now();
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `reelflow status`: follow videos a run left rendering, fetch their
+//! details and downloads. Submits nothing new.
+
+use super::args::StatusArgs;
+use super::context::Context;
+use super::failure::Failure;
+use super::manifests::{check, load_manifest};
+use super::run::{finish, interrupt_handler, results_path, retry_channel, sink};
+use crate::engine::{self, RunInput, RunOptions};
+use crate::exit;
+use crate::plan::{Planner, Shard};
+use crate::results::ResultsFile;
+
+/// Runs the command.
+pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
+    let m = load_manifest(&args.manifest)?;
+    let account = ctx.manifest_account(m.manifest.account.as_deref())?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
+    let results = results_path(&m, shard);
+    let Some(previous) = ResultsFile::read(&results)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+    else {
+        return Err(Failure::new(
+            exit::USAGE,
+            "no_results",
+            format!("no results at {} yet", results.display()),
+        )
+        .hint(format!("`reelflow run {}` makes them", args.manifest.display())));
+    };
+    let (observer, retries) = retry_channel();
+    let client = ctx.client_with(Some(&account), Some(observer))?;
+    let mut planner = Planner::new(Some(&previous), &account, false);
+    let mut jobs = Vec::new();
+    // Offline: following needs the rows' download paths, not the catalog.
+    check(ctx, m.clone(), None, |job, _| {
+        if shard.is_none_or(|s| s.contains(&job.key)) {
+            jobs.push(planner.add(job, None));
+        }
+    })
+    .await?;
+    let (_, orphans) = planner.finish();
+    let (every, timeout) = m.poll();
+    let opts = RunOptions {
+        download: !args.no_download && m.manifest.output.download.is_some(),
+        captions: m.manifest.output.captions,
+        poll_every: every,
+        timeout,
+        follow_only: true,
+        wait: args.wait,
+        ..RunOptions::default()
+    };
+    let input = RunInput {
+        campaign: m.manifest.name.clone(),
+        account,
+        shard: shard.map(|s| s.to_string()),
+        jobs,
+        previous: Some(previous),
+        orphans,
+        results_path: results,
+        base_dir: m.resolve("."),
+        retry_failed: false,
+    };
+    let mut display = sink(ctx);
+    let report =
+        engine::run(&client, input, opts, display.as_mut(), Some(retries), interrupt_handler())
+            .await
+            .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
+    Ok(finish(ctx, &m, &report, &args.manifest.display().to_string(), shard))
+}

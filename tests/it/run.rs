@@ -1,0 +1,382 @@
+//! `reelflow run` against the simulator: a whole campaign, and everything
+//! that goes wrong in real ones (429 storms, 5xx, dropped connections,
+//! error bodies, running out of credit, failed renders, expired links,
+//! crashes, Ctrl-C), checked against the simulator's own counters.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use reelflow::sim::{FAIL_MARKER, FaultKind, FaultRates, FaultRule, SimConfig, Simulator};
+use serde_json::Value;
+
+use crate::support::{Output, background, reelflow, settings};
+
+const LOOKS: [&str; 3] =
+    ["Abigail_expressive_2024112501", "Brandon_sitting_2024112502", "Maya_photo_front_2025010101"];
+
+/// Writes a campaign of `rows` rows into `dir`; row `i` says `words` words.
+fn campaign(dir: &Path, rows: usize, extra_manifest: &str, script_of: impl Fn(usize) -> String) {
+    let mut csv = String::from("id,name,look,script\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "u{i:03},Name {i},{},\"{}\"\n",
+            LOOKS[i % 3],
+            script_of(i).replace('"', "\"\"")
+        ));
+    }
+    std::fs::write(dir.join("rows.csv"), csv).unwrap();
+    std::fs::write(
+        dir.join("campaign.yaml"),
+        format!(
+            "version: 1\nname: run-test\ndata:\n  csv: rows.csv\n  key: \"{{{{ id }}}}\"\nvideo:\n  title: \"Hello {{{{ name }}}}\"\n  caption: true\n  scenes:\n    - avatar: \"{{{{ look }}}}\"\n      voice: 1bd001e7e50f421d891986aad5c8bbd2\n      script: \"{{{{ script }}}}\"\noutput:\n  results: out/results.json\n  download: \"out/videos/{{{{ key }}}}.mp4\"\n  captions: true\nrun:\n  poll:\n    every: 2s\n{extra_manifest}"
+        ),
+    )
+    .unwrap();
+}
+
+fn words(i: usize) -> String {
+    format!("Hello number {i}, this is your personal video.")
+}
+
+fn run(dir: &Path, sim: &Simulator, args: &[&str]) -> Output {
+    let base = sim.base_url();
+    reelflow(dir, args, &[("HEYGEN_API_KEY", "sk_run_test"), ("HEYGEN_BASE_URL", base.as_str())])
+}
+
+fn results(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("out/results.json")).unwrap()).unwrap()
+}
+
+fn statuses(r: &Value) -> Vec<(String, String)> {
+    r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["key"].as_str().unwrap().into(), e["status"].as_str().unwrap().into()))
+        .collect()
+}
+
+/// Every Idempotency-Key created exactly one video.
+fn assert_no_double_creates(sim: &Simulator) {
+    let stats = sim.stats();
+    for (key, n) in &stats.creates_by_idempotency_key {
+        assert_eq!(*n, 1, "key {key} created {n} videos");
+    }
+    assert!(!stats.creates_by_idempotency_key.contains_key("-"), "every create carried a key");
+}
+
+#[test]
+fn a_campaign_end_to_end_then_nothing_to_do() {
+    let sim =
+        background(SimConfig { render_secs: 0.3, render_jitter: 0.3, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 12, "", words);
+    let first = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let r = results(dir.path());
+    assert_eq!(r["summary"]["completed"], 12);
+    for e in r["entries"].as_array().unwrap() {
+        let file = dir.path().join(e["file"].as_str().unwrap());
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), e["file_bytes"].as_u64().unwrap());
+        assert!(dir.path().join(e["captions_file"].as_str().unwrap()).exists());
+        assert!(e["idempotency_key"].as_str().unwrap().starts_with("rf:run-test:"));
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.videos_created, 12);
+    assert_no_double_creates(&sim);
+    assert!(
+        !dir.path().join("out/results.json.journal").exists(),
+        "a finished run leaves no journal"
+    );
+
+    let mut s = settings();
+    s.add_redaction(".updated_at", "[time]");
+    s.add_redaction(".entries[].video_id", "[video_id]");
+    s.add_redaction(".entries[].video_url", "[url]");
+    s.add_redaction(".entries[].subtitle_url", "[url]");
+    s.add_redaction(".entries[].thumbnail_url", "[url]");
+    s.add_redaction(".entries[].video_page_url", "[url]");
+    s.add_redaction(".entries[].submitted_at", "[time]");
+    s.add_redaction(".entries[].completed_at", "[time]");
+    s.bind(|| insta::assert_json_snapshot!("run_results_manifest", r));
+
+    // Unchanged rows are skipped; a changed row is made again.
+    let again = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(again.code, 0);
+    assert_eq!(sim.stats().videos_created, 12, "nothing new to create");
+    campaign(dir.path(), 12, "", |i| {
+        if i == 5 { "A brand new script for row five.".into() } else { words(i) }
+    });
+    let changed = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    assert_eq!(sim.stats().videos_created, 13);
+    let csv = run(dir.path(), &sim, &["results", "campaign.yaml", "--format", "csv"]);
+    assert_eq!(csv.stdout.lines().count(), 13, "header + 12 rows");
+}
+
+#[test]
+fn a_429_storm_halves_the_fan_out_and_finishes() {
+    let sim = background(SimConfig { render_secs: 0.4, max_jobs: 3, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 15, "", words);
+    let out =
+        run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--concurrency", "10", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let events: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let limited: Vec<&Value> = events.iter().filter(|e| e["event"] == "rate_limited").collect();
+    assert!(!limited.is_empty(), "the simulator's cap of 3 is below --concurrency 10");
+    assert!(limited.iter().all(|e| e["limit"].as_u64().unwrap() < 10));
+    assert!(events.last().unwrap()["event"] == "finished");
+    assert_eq!(results(dir.path())["summary"]["completed"], 15);
+    let stats = sim.stats();
+    assert_eq!(stats.max_jobs_in_flight, 3);
+    assert!(stats.rate_limited_429 >= 1);
+    assert_no_double_creates(&sim);
+}
+
+#[test]
+fn server_errors_drops_and_error_bodies_never_fail_a_job_or_create_twice() {
+    let sim = background(SimConfig {
+        render_secs: 0.3,
+        faults: FaultRates {
+            server_error: 0.15,
+            error_body: 0.1,
+            drop: 0.15,
+            slow: 0.0,
+            slow_ms: 0,
+        },
+        seed: 11,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 10, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert_eq!(results(dir.path())["summary"]["completed"], 10);
+    let stats = sim.stats();
+    assert!(stats.faults_injected > 5, "faults really happened: {}", stats.faults_injected);
+    assert_eq!(stats.videos_created, 10);
+    assert_no_double_creates(&sim);
+}
+
+#[test]
+fn running_out_of_credit_stops_launching_and_records_why() {
+    // Each video is ~3.2 s of studio avatar (~$0.21); $1 pays for four.
+    let sim = background(SimConfig { render_secs: 0.3, balance_usd: 1.0, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 8, "", |i| format!("Row {i}: {}", "word ".repeat(6)));
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--concurrency", "1"]);
+    assert_eq!(out.code, 9, "credit stop: {}", out.transcript());
+    let r = results(dir.path());
+    let done = r["summary"]["completed"].as_u64().unwrap();
+    assert!((3..=5).contains(&done), "{done}");
+    assert_eq!(r["summary"]["not_submitted"].as_u64().unwrap(), 8 - done);
+    let stopped: Vec<&Value> = r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == "not_submitted")
+        .collect();
+    assert!(stopped.iter().all(|e| e["error"]["code"] == "insufficient_credit"), "{stopped:?}");
+    assert!(out.stdout.contains("top up"), "{}", out.stdout);
+    // Topped up, a rerun submits only the rest.
+    sim.set_balance(100.0);
+    let rest = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(rest.code, 0, "{}", rest.stderr);
+    assert_eq!(results(dir.path())["summary"]["completed"], 8);
+    assert_eq!(sim.stats().videos_created, 8);
+}
+
+#[test]
+fn the_cost_cap_stops_launching() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 10, "", |i| format!("Row {i}: {}", "word ".repeat(6)));
+    let out = run(
+        dir.path(),
+        &sim,
+        &["run", "campaign.yaml", "--yes", "--max-cost", "0.5", "--concurrency", "2"],
+    );
+    assert_eq!(out.code, 9, "{}", out.transcript());
+    let r = results(dir.path());
+    let created = sim.stats().videos_created;
+    assert!((1..=3).contains(&created), "{created} videos fit under $0.50");
+    assert!(r["entries"].as_array().unwrap().iter().any(|e| e["error"]["code"] == "cost_cap"));
+}
+
+#[test]
+fn failed_renders_are_recorded_and_retried_on_request() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 6, "", |i| {
+        if i % 3 == 0 { format!("row {i} {FAIL_MARKER}") } else { words(i) }
+    });
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(out.code, 5, "{}", out.transcript());
+    let r = results(dir.path());
+    let failed: Vec<&Value> =
+        r["entries"].as_array().unwrap().iter().filter(|e| e["status"] == "failed").collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|e| e["error"]["code"] == "rendering_failed" && e["file"].is_null()));
+    // Without --retry-failed nothing is resubmitted; with it, the failed rows are.
+    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 0);
+    assert_eq!(sim.stats().videos_created, 6);
+    let retry = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--retry-failed"]);
+    assert_eq!(retry.code, 5, "the marker still fails them");
+    assert_eq!(sim.stats().videos_created, 8);
+}
+
+#[test]
+fn an_expired_download_link_is_fetched_fresh_once() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    sim.push_faults([FaultRule {
+        method: Some("GET".into()),
+        path: "/_sim/media/".into(),
+        kind: FaultKind::Status(403),
+        times: 2,
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 2, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let r = results(dir.path());
+    for e in r["entries"].as_array().unwrap() {
+        assert!(dir.path().join(e["file"].as_str().unwrap()).exists());
+    }
+    assert_eq!(sim.stats().faults_injected, 2);
+    assert!(
+        sim.stats().requests_by_route["GET /v3/videos/{id}"] >= 4,
+        "details fetched again for fresh links"
+    );
+}
+
+#[test]
+fn sigkill_at_any_moment_never_creates_twice_or_loses_a_row() {
+    let sim = background(SimConfig {
+        render_secs: 0.6,
+        create_latency_ms: 120,
+        max_jobs: 4,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 16, "", words);
+    let base = sim.base_url();
+    for kill_after_ms in [150u64, 400, 700, 1100, 1600] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
+            .current_dir(dir.path())
+            .args(["run", "campaign.yaml", "--yes", "--concurrency", "4"])
+            .env("HEYGEN_API_KEY", "sk_run_test")
+            .env("HEYGEN_BASE_URL", &base)
+            .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+            .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup runs
+        let _ = child.wait();
+        assert_no_double_creates(&sim);
+    }
+    let last = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--concurrency", "4"]);
+    assert_eq!(last.code, 0, "{}", last.transcript());
+    let r = results(dir.path());
+    let rows = statuses(&r);
+    assert_eq!(rows.len(), 16, "no row lost");
+    assert!(rows.iter().all(|(_, s)| s == "completed"), "{rows:?}");
+    assert_no_double_creates(&sim);
+    assert_eq!(sim.stats().videos_created, 16, "one video per row, across six processes");
+}
+
+#[test]
+fn ctrl_c_stops_launching_persists_and_resumes() {
+    let sim = background(SimConfig { render_secs: 1.0, max_jobs: 2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 8, "", words);
+    let child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
+        .current_dir(dir.path())
+        .args(["run", "campaign.yaml", "--yes", "--concurrency", "2"])
+        .env("HEYGEN_API_KEY", "sk_run_test")
+        .env("HEYGEN_BASE_URL", sim.base_url())
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("resumes"), "{stdout}");
+    let r = results(dir.path());
+    assert!(r["summary"]["completed"].as_u64().unwrap() < 8, "stopped early");
+    let resumed = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(results(dir.path())["summary"]["completed"], 8);
+    assert_eq!(sim.stats().videos_created, 8);
+    assert_no_double_creates(&sim);
+}
+
+#[test]
+fn a_timeout_leaves_videos_rendering_and_status_picks_them_up() {
+    let sim = background(SimConfig { render_secs: 2.5, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 3, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--timeout", "1s"]);
+    assert_eq!(out.code, 6, "{}", out.transcript());
+    assert!(out.stdout.contains("still rendering (not failed)"), "{}", out.stdout);
+    assert_eq!(results(dir.path())["summary"]["rendering"], 3);
+    let once = run(dir.path(), &sim, &["status", "campaign.yaml"]);
+    assert_eq!(once.code, 6, "one pass, still rendering: {}", once.transcript());
+    let waited = run(dir.path(), &sim, &["status", "campaign.yaml", "--wait"]);
+    assert_eq!(waited.code, 0, "{}", waited.transcript());
+    assert_eq!(results(dir.path())["summary"]["completed"], 3);
+    assert_eq!(sim.stats().videos_created, 3, "status submits nothing");
+}
+
+#[test]
+fn shards_split_the_rows_and_results_merges_them() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 9, "", words);
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = run(
+            dir.path(),
+            &sim,
+            &["run", "campaign.yaml", "--yes", "--shard", shard, "--no-download"],
+        );
+        assert_eq!(out.code, 0, "{shard}: {}", out.stderr);
+    }
+    let sizes: Vec<u64> = (1..=3)
+        .map(|i| {
+            let f = dir.path().join(format!("out/results.shard-{i}-of-3.json"));
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            v["summary"]["total"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 9, "each row in exactly one shard: {sizes:?}");
+    let merged = run(dir.path(), &sim, &["results", "campaign.yaml", "--format", "json"]);
+    let v: Value = serde_json::from_str(&merged.stdout).unwrap();
+    assert_eq!(v["summary"]["completed"], 9);
+    assert_eq!(sim.stats().videos_created, 9);
+    let bad = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--shard", "0/3"]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn off_a_terminal_spending_needs_yes_and_invalid_rows_submit_nothing() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 3, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--yes"));
+    campaign(dir.path(), 3, "", |i| if i == 1 { String::new() } else { words(i) });
+    let invalid = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(invalid.code, 4, "{}", invalid.stderr);
+    assert_eq!(sim.stats().videos_created, 0, "validation failed: nothing submitted");
+    assert_eq!(sim.stats().requests_by_route.get("POST /v3/videos"), None);
+}
