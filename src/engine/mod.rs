@@ -180,7 +180,10 @@ enum Phase {
         accepted: Instant,
         next_check: Instant,
         misses: u32,
+        last_miss: Option<Instant>,
         last_status: String,
+        /// Accepted in this run, so its render time is worth learning from.
+        learn: bool,
     },
     /// Terminal; fetching details or downloading.
     Finishing,
@@ -481,7 +484,9 @@ impl<'a> Coordinator<'a> {
             accepted: now,
             next_check: now,
             misses: 0,
+            last_miss: None,
             last_status: String::new(),
+            learn: false,
         }
     }
 
@@ -799,7 +804,9 @@ impl<'a> Coordinator<'a> {
                     accepted: now,
                     next_check,
                     misses: 0,
+                    last_miss: None,
                     last_status: "waiting".into(),
+                    learn: true,
                 };
                 if let Some(e) = self.entries.get_mut(&key) {
                     e.video_id = Some(video_id.clone());
@@ -947,8 +954,9 @@ impl<'a> Coordinator<'a> {
         let by_id: HashMap<&str, &StatusEntry> =
             entries.iter().filter_map(|e| e.video_id.as_deref().map(|id| (id, e))).collect();
         for i in slots {
-            let Phase::Rendering { video_id, accepted, misses, last_status, .. } =
-                self.slots[i].phase.clone()
+            let Phase::Rendering {
+                video_id, accepted, misses, last_miss, last_status, learn, ..
+            } = self.slots[i].phase.clone()
             else {
                 continue;
             };
@@ -966,8 +974,8 @@ impl<'a> Coordinator<'a> {
                 VideoStatus::Completed | VideoStatus::Failed | VideoStatus::NotFound => {
                     // The slot is free the moment the render is over.
                     self.in_flight -= 1;
-                    if status != VideoStatus::NotFound {
-                        self.schedule.observe(accepted, now, misses);
+                    if status != VideoStatus::NotFound && learn {
+                        self.schedule.observe(accepted, now, last_miss);
                     }
                     self.slots[i].phase = Phase::Finishing;
                     if status == VideoStatus::NotFound {
@@ -994,7 +1002,9 @@ impl<'a> Coordinator<'a> {
                         accepted,
                         next_check: next,
                         misses: misses + 1,
+                        last_miss: Some(now),
                         last_status: other.to_string(),
+                        learn,
                     };
                 }
             }

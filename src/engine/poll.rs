@@ -32,31 +32,45 @@ impl PollSchedule {
     pub fn first_check(&self, accepted: Instant) -> Instant {
         match self.expected {
             // A little early: a miss costs one cheap call, lateness costs a slot.
-            Some(e) => accepted + Duration::from_secs_f64(e * 0.97).max(self.min_gap),
+            Some(e) => accepted + Duration::from_secs_f64(e * 0.98),
             None => accepted + self.min_gap * 2,
         }
     }
 
     /// When to check again after `misses` checks found the job unfinished.
     pub fn recheck(&self, now: Instant, misses: u32) -> Instant {
+        // Once render times are known, re-checks scale with them (2 %), so
+        // a finished job waits a small fraction of its render for its slot.
         let base = match self.expected {
-            Some(e) => Duration::from_secs_f64(e * 0.03).max(self.min_gap),
+            Some(e) => Duration::from_secs_f64(e * 0.02).max(Duration::from_millis(10)),
             None => self.min_gap * 2,
         };
-        let gap = base.saturating_mul(1u32 << misses.min(10)).min(self.max_gap);
-        now + gap
+        // Known render times: a render that runs late is checked at a steady
+        // small step at first, then less often. Unknown: grow by half each
+        // time, so the first renders are not overshot by much.
+        let factor = match self.expected {
+            Some(_) if misses < 4 => 1.0,
+            Some(_) => f64::from(1u32 << (misses - 3).min(10)),
+            None => 1.5f64.powi(misses.min(20) as i32),
+        };
+        now + base.mul_f64(factor).min(self.max_gap)
     }
 
-    /// A job accepted at `accepted` was seen finished at `seen`, after
-    /// `misses` unfinished checks.
-    pub fn observe(&mut self, accepted: Instant, seen: Instant, misses: u32) {
+    /// A job accepted at `accepted` was seen finished at `seen`; its last
+    /// check that found it unfinished was `last_miss`.
+    pub fn observe(&mut self, accepted: Instant, seen: Instant, last_miss: Option<Instant>) {
         let took = seen.saturating_duration_since(accepted).as_secs_f64();
-        // Seen at its first check means the estimate may be late: learn a
-        // bit less than what was seen so the next guess probes earlier.
-        let sample = if misses == 0 { took * 0.95 } else { took };
+        let sample = match last_miss {
+            // It finished between the last miss and now: take the middle.
+            Some(m) => (m.saturating_duration_since(accepted).as_secs_f64() + took) / 2.0,
+            // Seen at its first check, so the estimate may be late by any
+            // amount: learn less than what was seen, so the next guess
+            // probes earlier (a miss costs one cheap call; lateness a slot).
+            None => took * 0.9,
+        };
         self.expected = Some(match self.expected {
             None => sample,
-            Some(e) => e * 0.75 + sample * 0.25,
+            Some(e) => e * 0.5 + sample * 0.5,
         });
     }
 }
@@ -70,11 +84,16 @@ mod tests {
         let t0 = Instant::now();
         let mut p = PollSchedule::new(Duration::from_millis(50), Duration::from_secs(30));
         assert_eq!(p.first_check(t0), t0 + Duration::from_millis(100));
-        p.observe(t0, t0 + Duration::from_secs(10), 3);
+        p.observe(t0, t0 + Duration::from_millis(10_200), Some(t0 + Duration::from_millis(9_800)));
+        assert_eq!(
+            p.expected_render(),
+            Some(Duration::from_secs(10)),
+            "the middle of the last miss and the sighting"
+        );
         let first = p.first_check(t0).duration_since(t0).as_secs_f64();
-        assert!((9.6..10.0).contains(&first), "{first}");
+        assert!((9.7..10.0).contains(&first), "{first}");
         let again = p.recheck(t0, 0).duration_since(t0).as_secs_f64();
-        assert!((0.29..0.31).contains(&again), "3% of the render time: {again}");
+        assert!((0.19..0.21).contains(&again), "2% of the render time: {again}");
         assert_eq!(p.recheck(t0, 20), t0 + Duration::from_secs(30), "capped at poll.every");
     }
 }
