@@ -20,6 +20,7 @@ pub mod engine;
 pub mod exit;
 pub mod heygen;
 pub mod integration;
+pub mod lua;
 pub mod manifest;
 pub mod plan;
 pub mod pricing;

@@ -85,6 +85,14 @@ pub enum Command {
     Schema,
     /// Show configured accounts and how each authenticates (never the secret)
     Accounts(AccountsArgs),
+    /// Run a Lua script written for the KosmoKrator HeyGen integration (app.integrations.heygen.*)
+    Lua(LuaArgs),
+    /// Print the Lua API reference (the page lua_read_doc returns), e.g. integrations.heygen.create_video
+    Doc {
+        /// Page: integrations.heygen or integrations.heygen.<function>
+        #[arg(default_value = "integrations.heygen")]
+        page: String,
+    },
     /// Run the local HeyGen v3 simulator
     #[command(subcommand)]
     Sim(SimCommand),
@@ -321,6 +329,22 @@ pub struct ResultsArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ResultsFormat,
+}
+
+/// `reelflow lua`.
+#[derive(Debug, Args)]
+pub struct LuaArgs {
+    /// The script (`-` for stdin)
+    pub script: PathBuf,
+    /// Every create_video validates without creating (as `test = true` does)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop the script after this many VM instructions
+    #[arg(long, default_value_t = 200_000_000)]
+    pub max_instructions: u64,
+    /// Lua memory limit, MiB
+    #[arg(long, default_value_t = 256)]
+    pub max_memory_mib: usize,
 }
 
 /// `reelflow accounts`.

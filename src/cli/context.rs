@@ -7,14 +7,83 @@ use std::sync::Arc;
 use super::args::GlobalArgs;
 use super::failure::Failure;
 use crate::accounts::{Accounts, Env, normalize_name};
+use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
 use crate::sim::{SimConfig, Simulator};
+
+/// Builds clients for account names. Cheap to clone and shareable across
+/// threads (Lua scripts run on a blocking thread).
+#[derive(Clone)]
+pub struct ClientMaker {
+    accounts: Accounts,
+    /// Under `--sim`: the simulator's URL (every account name works).
+    sim_base: Option<String>,
+    base_override: Option<String>,
+    verbose: bool,
+    /// `--account`, else the configured default.
+    default_name: String,
+}
+
+impl ClientMaker {
+    /// A client for the account `name`, reporting retries to `observer`.
+    pub fn client(&self, name: &str, observer: Option<RetryObserver>) -> Result<Client, Failure> {
+        let name = normalize_name(name)?;
+        let (base, credential) = match &self.sim_base {
+            Some(base) => (base.clone(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
+            None => {
+                let account = self.accounts.resolve(Some(&name))?;
+                let base = self
+                    .base_override
+                    .clone()
+                    .or(account.base_url)
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+                (base, account.credential)
+            }
+        };
+        let mut config = ClientConfig::new(base, credential);
+        if let Some(o) = observer {
+            config.observer = Some(o);
+        } else if self.verbose {
+            config.observer = Some(Arc::new(|n: &crate::heygen::RetryNotice| {
+                super::output::note(format!(
+                    "retry {} of {} in {:.1}s: {}",
+                    n.attempt,
+                    n.request,
+                    n.delay.as_secs_f64(),
+                    n.error
+                ));
+            }));
+        }
+        Ok(Client::new(config)?)
+    }
+}
+
+impl crate::lua::AccountClients for ClientMaker {
+    fn client(&self, account: Option<&str>) -> Result<Client, String> {
+        let name = account.unwrap_or(&self.default_name);
+        ClientMaker::client(self, name, None).map_err(|f| match f.hint {
+            Some(h) => format!("{} ({h})", f.message),
+            None => f.message,
+        })
+    }
+
+    fn knows(&self, name: &str) -> bool {
+        match normalize_name(name) {
+            Ok(n) => self.sim_base.is_some() || self.accounts.specs().any(|s| s.name == n),
+            Err(_) => false,
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.accounts.specs().map(|s| s.name.clone()).collect()
+    }
+}
 
 /// Resolved global options and shared resources.
 pub struct Context {
     /// The global flags.
     pub global: GlobalArgs,
-    accounts: Accounts,
+    maker: ClientMaker,
     sim: Option<Simulator>,
 }
 
@@ -34,7 +103,16 @@ impl Context {
         } else {
             None
         };
-        Ok(Context { global, accounts, sim })
+        let default_name =
+            global.account.clone().unwrap_or_else(|| accounts.default_name().to_owned());
+        let maker = ClientMaker {
+            sim_base: sim.as_ref().map(Simulator::base_url),
+            base_override: global.base_url.clone(),
+            verbose: global.verbose,
+            default_name,
+            accounts,
+        };
+        Ok(Context { global, maker, sim })
     }
 
     /// Saves the simulator's state (under `--sim`).
@@ -48,7 +126,7 @@ impl Context {
 
     /// Configured accounts.
     pub fn accounts(&self) -> &Accounts {
-        &self.accounts
+        &self.maker.accounts
     }
 
     /// The simulator, under `--sim`.
@@ -56,11 +134,15 @@ impl Context {
         self.sim.as_ref()
     }
 
+    /// The client maker (for work on other threads).
+    pub fn maker(&self) -> &ClientMaker {
+        &self.maker
+    }
+
     /// The account name to use: `explicit` (a manifest's), else `--account`,
     /// else the configured default.
     pub fn account_name(&self, explicit: Option<&str>) -> Result<String, Failure> {
-        let name =
-            explicit.or(self.global.account.as_deref()).unwrap_or(self.accounts.default_name());
+        let name = explicit.unwrap_or(&self.maker.default_name);
         Ok(normalize_name(name)?)
     }
 
@@ -72,52 +154,25 @@ impl Context {
             .account
             .as_deref()
             .or(manifest_account)
-            .unwrap_or(self.accounts.default_name());
+            .unwrap_or(self.maker.accounts.default_name());
         Ok(normalize_name(name)?)
     }
 
-    /// A client for an account. Under `--sim` every account name works and
-    /// is its own simulated account; no secret is read.
+    /// A client for an account. Under `--sim` every account name is its own
+    /// simulated account; no secret is read.
     pub fn client(&self, explicit: Option<&str>) -> Result<Client, Failure> {
         self.client_with(explicit, None)
     }
 
-    /// [`Context::client`] reporting retries to `observer` (in addition to
+    /// [`Context::client`] reporting retries to `observer` (instead of
     /// `-v`'s log).
     pub fn client_with(
         &self,
         explicit: Option<&str>,
-        observer: Option<crate::heygen::client::RetryObserver>,
+        observer: Option<RetryObserver>,
     ) -> Result<Client, Failure> {
         let name = self.account_name(explicit)?;
-        let (base, credential) = match &self.sim {
-            Some(sim) => (sim.base_url(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
-            None => {
-                let account = self.accounts.resolve(Some(&name))?;
-                let base = self
-                    .global
-                    .base_url
-                    .clone()
-                    .or(account.base_url)
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-                (base, account.credential)
-            }
-        };
-        let mut config = ClientConfig::new(base, credential);
-        if let Some(o) = observer {
-            config.observer = Some(o);
-        } else if self.global.verbose {
-            config.observer = Some(Arc::new(|n: &crate::heygen::RetryNotice| {
-                super::output::note(format!(
-                    "retry {} of {} in {:.1}s: {}",
-                    n.attempt,
-                    n.request,
-                    n.delay.as_secs_f64(),
-                    n.error
-                ));
-            }));
-        }
-        Ok(Client::new(config)?)
+        self.maker.client(&name, observer)
     }
 }
 

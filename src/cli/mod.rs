@@ -5,6 +5,7 @@ pub mod args;
 mod avatars;
 mod context;
 mod failure;
+mod lua;
 mod manifests;
 mod me;
 pub mod output;
@@ -62,6 +63,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Sim(cmd) => return sim::run(cmd).await,
         Command::Schema => return Ok(schema::run()),
+        Command::Doc { page } => return lua::doc(page),
         _ => {}
     }
     let ctx = Context::new(cli.global).await?;
@@ -84,6 +86,7 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
         Command::Run(a) => run::run(ctx, a).await,
         Command::Status(a) => status::run(ctx, a).await,
         Command::Results(a) => results::run(ctx, a),
-        Command::Sim(_) | Command::Schema => unreachable!("handled above"),
+        Command::Lua(a) => lua::run(ctx, a).await,
+        Command::Sim(_) | Command::Schema | Command::Doc { .. } => unreachable!("handled above"),
     }
 }

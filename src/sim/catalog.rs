@@ -28,6 +28,13 @@ const CATALOG_EPOCH: i64 = 1_732_492_800;
 /// The voice HeyGen's docs use in examples: Sara, English.
 pub const SARA_VOICE_ID: &str = "1bd001e7e50f421d891986aad5c8bbd2";
 
+/// The voice id of the KosmoKrator seed examples.
+pub const SEED_EXAMPLE_VOICE_ID: &str = "voice-xyz789";
+
+/// The video id of the KosmoKrator seed examples; every simulated account
+/// has this finished video.
+pub const SEED_EXAMPLE_VIDEO_ID: &str = "abc123";
+
 struct GroupSpec {
     name: &'static str,
     gender: &'static str,
@@ -141,6 +148,14 @@ const GROUPS: &[GroupSpec] = &[
         private: false,
         looks: &[("photo_front_2025010201", PHOTO, None), ("photo_studio_2025010202", PHOTO, None)],
     },
+    // The ids the KosmoKrator seed examples use, so they run unchanged.
+    GroupSpec {
+        name: "Seed_Example",
+        gender: "female",
+        kind: AvatarType::StudioAvatar,
+        private: false,
+        looks: &[("avatar-abc123", STUDIO, None)],
+    },
     GroupSpec {
         name: "Acme_CEO",
         gender: "female",
@@ -215,7 +230,11 @@ impl Catalog {
             let group_id = format!("ag_{}", hex_id(spec.name, 12));
             let voice = default_voice(spec.gender);
             for (pose, engines, status) in spec.looks {
-                let id = format!("{}_{}", spec.name, pose);
+                let id = if pose.starts_with("avatar-") {
+                    (*pose).to_owned()
+                } else {
+                    format!("{}_{}", spec.name, pose)
+                };
                 let landscape = !pose.starts_with("photo");
                 looks.push(AvatarLook {
                     name: format!("{} {}", spec.name.replace('_', " "), pose_name(pose)),
@@ -326,6 +345,18 @@ fn build_voices() -> Vec<Voice> {
             });
         }
     }
+    // The voice id the KosmoKrator seed examples use.
+    voices.push(Voice {
+        voice_id: SEED_EXAMPLE_VOICE_ID.to_owned(),
+        name: "Seed example voice".into(),
+        language: "English".into(),
+        gender: "female".into(),
+        preview_audio_url: Some(files("voice/en/seed-example.mp3")),
+        support_pause: true,
+        support_locale: false,
+        kind: "public".into(),
+        extra: Map::new(),
+    });
     for (name, gender) in [("Acme CEO clone", "female"), ("Narrator clone", "male")] {
         voices.push(Voice {
             voice_id: hex_id(&format!("voice/private/{name}"), 32),

@@ -135,6 +135,28 @@ pub struct Account {
 }
 
 impl Account {
+    /// A new account: a full wallet, and the finished video the KosmoKrator
+    /// seed examples look up (`abc123`).
+    pub fn new(wallet_usd: f64) -> Self {
+        let mut a = Account { wallet_usd, ..Default::default() };
+        a.videos.push(SimVideo {
+            id: super::catalog::SEED_EXAMPLE_VIDEO_ID.to_owned(),
+            title: Some("Welcome to our product demo".into()),
+            created: 1_732_492_800.0,
+            render_secs: 45.0,
+            output_secs: 12.4,
+            cost_usd: 0.0,
+            failure: None,
+            subtitles: true,
+            burned_captions: false,
+            extension: "mp4".into(),
+            script: "Welcome to our product demo!".into(),
+            settled: true,
+        });
+        a.index.insert(super::catalog::SEED_EXAMPLE_VIDEO_ID.to_owned(), 0);
+        a
+    }
+
     /// Charges completed renders and drops finished jobs from the in-flight
     /// set. Returns (completed, failed, usd charged).
     pub fn settle(&mut self, at: f64) -> (u64, u64, f64) {
@@ -249,9 +271,10 @@ impl Inner {
     }
 
     pub fn account(&mut self, key: &str, config: &SimConfig) -> &mut Account {
-        self.accounts
-            .entry(key.to_owned())
-            .or_insert_with(|| Account { wallet_usd: config.balance_usd, ..Default::default() })
+        if !self.accounts.contains_key(key) {
+            self.owners.insert(super::catalog::SEED_EXAMPLE_VIDEO_ID.to_owned(), key.to_owned());
+        }
+        self.accounts.entry(key.to_owned()).or_insert_with(|| Account::new(config.balance_usd))
     }
 
     /// Settles an account and folds the result into the counters.

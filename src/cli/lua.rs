@@ -1,0 +1,67 @@
+//! `reelflow lua` and `reelflow doc`.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use super::args::LuaArgs;
+use super::context::Context;
+use super::failure::Failure;
+use super::output::print_json;
+use crate::exit;
+use crate::lua::{self, ScriptError, ScriptOptions, functions};
+
+/// Runs a script.
+pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
+    let (name, source) = if args.script.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        ("stdin".to_owned(), s)
+    } else {
+        let text = std::fs::read_to_string(&args.script).map_err(|e| {
+            Failure::new(
+                exit::INVALID_INPUT,
+                "unreadable_script",
+                format!("cannot read {}: {e}", args.script.display()),
+            )
+        })?;
+        (args.script.display().to_string(), text)
+    };
+    let opts = ScriptOptions {
+        dry_run: args.dry_run,
+        max_instructions: args.max_instructions,
+        max_memory: args.max_memory_mib << 20,
+        print_to_stderr: ctx.global.json,
+    };
+    let clients: Arc<dyn lua::AccountClients> = Arc::new(ctx.maker().clone());
+    let handle = tokio::runtime::Handle::current();
+    let outcome =
+        tokio::task::spawn_blocking(move || lua::run(&source, &name, clients, opts, handle))
+            .await
+            .map_err(|e| Failure::new(exit::FAILURE, "lua", e.to_string()))?;
+    match outcome {
+        Ok(value) => {
+            if ctx.global.json {
+                print_json(&serde_json::json!({ "result": value }));
+            }
+            Ok(exit::SUCCESS)
+        }
+        Err(ScriptError::Syntax(m)) => Err(Failure::new(exit::INVALID_INPUT, "lua_syntax", m)),
+        Err(ScriptError::Runtime { message, api_exit }) => {
+            Err(Failure::new(api_exit.unwrap_or(exit::FAILURE), "lua_error", message)
+                .hint("`reelflow doc integrations.heygen` shows the functions and their parameters; wrap calls in pcall to handle errors"))
+        }
+        Err(e @ ScriptError::Setup(_)) => Err(Failure::new(exit::FAILURE, "lua", e.to_string())),
+    }
+}
+
+/// Prints a doc page.
+pub fn doc(page: &str) -> Result<u8, Failure> {
+    match functions::doc(page) {
+        Some(text) => {
+            print!("{text}");
+            Ok(exit::SUCCESS)
+        }
+        None => Err(Failure::usage(format!("no doc page `{page}`"))
+            .hint(format!("pages: {}", functions::doc_pages().join(", ")))),
+    }
+}
