@@ -131,10 +131,16 @@ pub struct ResolvedAccount {
 }
 
 /// The environment variables reelflow reads, captured once (tests pass
-/// their own).
-#[derive(Debug, Clone, Default)]
+/// their own). Their values include secrets, so `Debug` shows names only.
+#[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").field("names", &self.vars.keys().collect::<Vec<_>>()).finish()
+    }
 }
 
 impl Env {
@@ -228,7 +234,16 @@ impl Accounts {
     fn read_config(&mut self, path: &Path) -> Result<(), AccountError> {
         let err = |message: String| AccountError::Config { path: path.to_owned(), message };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let raw: toml::Table = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        // toml's own message quotes the offending source line, which may be
+        // a secret pasted in by mistake: report only where and what.
+        let raw: toml::Table = toml::from_str(&text).map_err(|e| {
+            let line =
+                e.span().map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
+            err(match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_owned(),
+            })
+        })?;
         // Catch an inline secret before serde's generic "unknown field".
         if let Some(toml::Value::Table(accts)) = raw.get("accounts") {
             for (name, entry) in accts {
@@ -244,7 +259,8 @@ impl Accounts {
                 }
             }
         }
-        let file: ConfigFile = raw.try_into().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let file: ConfigFile =
+            raw.try_into().map_err(|e: toml::de::Error| err(e.message().to_owned()))?;
         for (name, entry) in file.accounts {
             let name = normalize_name(&name)?;
             let mut sources = Vec::new();
@@ -463,7 +479,17 @@ mod tests {
         assert!(a.availability(ops).unwrap_err().contains("OPS_TOKEN"));
 
         std::fs::write(&cfg, "[accounts.bad]\napi_key = \"sk_live\"\n").unwrap();
-        let e = Accounts::load(Env::default(), Some(cfg)).unwrap_err().to_string();
+        let e = Accounts::load(Env::default(), Some(cfg.clone())).unwrap_err().to_string();
         assert!(e.contains("secrets are never stored") && !e.contains("sk_live"), "{e}");
+        // A secret pasted without quotes is a TOML syntax error; its message
+        // must not quote the line.
+        std::fs::write(&cfg, "[accounts.bad]\napi_key_env = sk_live_unquoted\n").unwrap();
+        let e = Accounts::load(Env::default(), Some(cfg)).unwrap_err().to_string();
+        assert!(e.contains("line 2") && !e.contains("sk_live_unquoted"), "{e}");
+        let env = Env::from_pairs([("HEYGEN_API_KEY", "sk_debug_secret")]);
+        assert!(
+            !format!("{env:?} {:?}", Accounts::load(env.clone(), None).unwrap())
+                .contains("sk_debug_secret")
+        );
     }
 }

@@ -105,6 +105,7 @@ pub fn or_dash(v: Option<&str>) -> String {
 pub fn unix_time(secs: Option<i64>) -> String {
     match secs {
         Some(s) if s > 0 => {
+            let s = s.min(253_402_300_799);
             let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(s as u64);
             let text = humantime::format_rfc3339_seconds(t).to_string();
             text.trim_end_matches('Z').replace('T', " ")

@@ -182,6 +182,7 @@ pub fn finish(
         Outcome::CreditStop => exit::CREDIT_STOP,
         Outcome::Interrupted => exit::INTERRUPTED,
         Outcome::AuthFailed => exit::AUTH_ERROR,
+        Outcome::StateError => exit::FAILURE,
     };
     for w in &report.warnings {
         note(format!("warning: {w}"));
@@ -229,6 +230,9 @@ pub fn finish(
         Outcome::AuthFailed => {
             println!("the credential was rejected: check `reelflow accounts --check`")
         }
+        Outcome::StateError => println!(
+            "the journal could not be written: free disk space or fix permissions, then run again"
+        ),
         Outcome::Finished => {}
     }
     if !report.unresolved.is_empty() {

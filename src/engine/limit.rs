@@ -49,7 +49,8 @@ impl InFlightLimit {
     pub fn on_rate_limited(&mut self, retry_after: Duration, now: Instant) {
         self.current = (self.current / 2).max(1);
         self.accepted_since_change = 0;
-        let until = now + retry_after;
+        // A server asking for more than an hour is not waited on blindly.
+        let until = now + retry_after.min(Duration::from_secs(3600));
         self.paused_until = Some(self.paused_until.map_or(until, |t| t.max(until)));
     }
 }

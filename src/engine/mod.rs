@@ -31,6 +31,9 @@ pub use events::{Event, EventSink, NullSink, Progress};
 use limit::InFlightLimit;
 use poll::PollSchedule;
 
+/// The least time between two bulk status calls, whatever the schedule says.
+const MIN_POLL_SPACING: Duration = Duration::from_millis(10);
+
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -116,6 +119,8 @@ pub enum Outcome {
     Interrupted,
     /// The credential stopped working.
     AuthFailed,
+    /// The journal could not be written, so nothing more was sent.
+    StateError,
 }
 
 impl Outcome {
@@ -128,6 +133,7 @@ impl Outcome {
             Outcome::CreditStop => "credit_stop",
             Outcome::Interrupted => "interrupted",
             Outcome::AuthFailed => "auth_failed",
+            Outcome::StateError => "state_error",
         }
     }
 }
@@ -189,6 +195,15 @@ enum Phase {
     Finishing,
 }
 
+/// A finished video waiting for a place in the download pool.
+struct ReadyDownload {
+    slot: usize,
+    rel: PathBuf,
+    url: String,
+    captions: Option<String>,
+    video_id: String,
+}
+
 struct Slot {
     job: Option<PlannedJob>,
     key: String,
@@ -242,8 +257,10 @@ struct Coordinator<'a> {
     schedule: PollSchedule,
     in_flight: usize,
     polling: bool,
+    last_poll: Instant,
     downloads_active: usize,
     download_queue: VecDeque<usize>,
+    ready_downloads: VecDeque<ReadyDownload>,
     sink: &'a mut dyn EventSink,
     started: Instant,
     deadline: Instant,
@@ -298,11 +315,16 @@ pub async fn run(
         schedule: PollSchedule::new(opts.min_poll_gap, opts.poll_every),
         in_flight: 0,
         polling: false,
+        last_poll: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
         downloads_active: 0,
         download_queue: VecDeque::new(),
+        ready_downloads: VecDeque::new(),
         sink,
         started: now,
-        deadline: now + opts.timeout,
+        // A timeout too large for the clock means "no timeout".
+        deadline: now
+            .checked_add(opts.timeout)
+            .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)),
         stop_reason: None,
         committed_usd: 0.0,
         spent_usd: 0.0,
@@ -354,15 +376,6 @@ impl<'a> Coordinator<'a> {
             let mut phase = Phase::Idle;
             let mut unanswered = false;
             let submit = planned.change.submits(input.retry_failed) && !self.opts.follow_only;
-            if let Some(Replayed::Refused { hash, idempotency_key, .. }) = replayed.get(&key) {
-                // A refusal the results file never heard of (crash): the
-                // refused key must not be reused.
-                if *hash == planned.hash
-                    && entry.idempotency_key.as_deref() == Some(idempotency_key.as_str())
-                {
-                    entry.key_generation += 1;
-                }
-            }
             if submit {
                 let same = entry.hash == planned.hash;
                 *entry = Entry {
@@ -380,19 +393,26 @@ impl<'a> Coordinator<'a> {
                     phase = Self::rendering(v, now);
                 }
             }
-            let idem = crate::plan::idempotency_key_gen(
-                &self.campaign,
-                &key,
-                &planned.hash,
-                entry.key_generation,
-            );
-            entry.title = planned.job.request.title().map(str::to_owned);
-            entry.estimated_cost_usd = Some(round4(planned.estimate.usd));
-            entry.idempotency_key = Some(idem.clone());
+            let key_for = |generation: u32| {
+                crate::plan::idempotency_key_gen(&self.campaign, &key, &planned.hash, generation)
+            };
+            // The journal knows more than the results file after a crash.
+            // Attempts are matched by their Idempotency-Key, not the hash.
+            if let Some(Replayed::Refused { hash, idempotency_key, .. }) = replayed.get(&key)
+                && *hash == planned.hash
+                && *idempotency_key == key_for(entry.key_generation)
+            {
+                // Refused for good: that key must not be sent again.
+                entry.key_generation += 1;
+            }
+            let mut idem = key_for(entry.key_generation);
             match replayed.remove(&key) {
-                Some(Replayed::Accepted { hash, video_id, at }) if hash == planned.hash => {
-                    // Accepted, perhaps before a crash that lost the results
-                    // write: follow the video, never create it again.
+                Some(Replayed::Accepted { hash, video_id, at, idempotency_key })
+                    if hash == planned.hash
+                        && (idempotency_key.is_empty() || idempotency_key == idem) =>
+                {
+                    // This attempt was accepted, perhaps before a crash lost
+                    // the results write: follow it, never create it again.
                     let known_done = entry.video_id.as_deref() == Some(video_id.as_str())
                         && matches!(entry.status, EntryStatus::Completed | EntryStatus::Failed);
                     if !known_done {
@@ -403,10 +423,13 @@ impl<'a> Coordinator<'a> {
                         phase = Self::rendering(video_id, now);
                     }
                 }
-                Some(Replayed::Unanswered { hash, .. }) if hash == planned.hash => {
+                Some(Replayed::Unanswered { hash, idempotency_key, .. })
+                    if hash == planned.hash =>
+                {
                     // Sent before a crash, answer unknown: send again with the
-                    // same key; HeyGen replays instead of creating twice.
+                    // very key it carried; HeyGen replays instead of creating.
                     unanswered = true;
+                    idem = idempotency_key;
                     if !self.opts.follow_only {
                         phase = Phase::Queued;
                     }
@@ -422,6 +445,9 @@ impl<'a> Coordinator<'a> {
                 }
                 _ => {}
             }
+            entry.title = planned.job.request.title().map(str::to_owned);
+            entry.estimated_cost_usd = Some(round4(planned.estimate.usd));
+            entry.idempotency_key = Some(idem.clone());
             if matches!(phase, Phase::Idle)
                 && self.opts.download
                 && entry.status == EntryStatus::Completed
@@ -452,6 +478,28 @@ impl<'a> Coordinator<'a> {
             }
             if finishing {
                 self.download_queue.push_back(slot);
+            }
+        }
+        // Journal records of rows no longer planned (dropped from the data
+        // after a crash): an accepted video is recorded and followed as an
+        // orphan, so its id is not lost when the journal goes.
+        for (key, state) in replayed {
+            match state {
+                Replayed::Accepted { hash, video_id, at, idempotency_key } => {
+                    let e = self.entries.entry(key.clone()).or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
+                    if e.video_id.as_deref() != Some(video_id.as_str()) {
+                        e.video_id = Some(video_id);
+                        e.status = EntryStatus::Rendering;
+                        e.submitted_at = Some(at);
+                        e.idempotency_key = (!idempotency_key.is_empty()).then_some(idempotency_key);
+                    }
+                    e.orphaned = true;
+                }
+                Replayed::Unanswered { idempotency_key, .. } => self.warnings.push(format!(
+                    "row {key:?} is no longer in the data, but an earlier run sent its create (Idempotency-Key \
+                     {idempotency_key}) and never got the answer; if it reached HeyGen, that video exists but is not tracked"
+                )),
+                Replayed::Refused { .. } => {}
             }
         }
         // Videos accepted earlier whose rows are no longer planned (orphans
@@ -548,6 +596,13 @@ impl<'a> Coordinator<'a> {
                     Outcome::Interrupted,
                 );
             }
+            if now >= self.deadline && self.stop_reason.is_none() && !self.queue.is_empty() {
+                self.stop(
+                    "timed_out",
+                    "the run's timeout passed: no new jobs are launched",
+                    Outcome::TimedOut,
+                );
+            }
             self.launch(work, now);
             self.poll_if_due(work, now);
             self.start_downloads(work);
@@ -555,6 +610,7 @@ impl<'a> Coordinator<'a> {
             let creating = self.slots.iter().any(|s| matches!(s.phase, Phase::Creating));
             let rendering = self.slots.iter().any(|s| matches!(s.phase, Phase::Rendering { .. }));
             let finishing = !self.download_queue.is_empty()
+                || !self.ready_downloads.is_empty()
                 || self.slots.iter().any(|s| matches!(s.phase, Phase::Finishing));
             let launching = !self.queue.is_empty() && self.stop_reason.is_none();
             if !creating && !finishing && work.is_empty() {
@@ -598,11 +654,25 @@ impl<'a> Coordinator<'a> {
         if let Some((_, _, o)) = &self.stop_reason {
             return *o;
         }
-        if self.failed_this_run > 0 { Outcome::JobsFailed } else { Outcome::Finished }
+        // A video whose details never came back is still counted rendering.
+        let unfinished = self.slots.iter().any(|s| {
+            s.job.is_some()
+                && self.entries.get(&s.key).is_some_and(|e| e.status == EntryStatus::Rendering)
+        });
+        if unfinished {
+            Outcome::TimedOut
+        } else if self.failed_this_run > 0 {
+            Outcome::JobsFailed
+        } else {
+            Outcome::Finished
+        }
     }
 
     fn next_wake(&self, now: Instant) -> Instant {
-        let mut wake = self.deadline.min(now + Duration::from_secs(1));
+        let mut wake = now + Duration::from_secs(1);
+        if self.deadline > now {
+            wake = wake.min(self.deadline);
+        }
         if let Some(t) = self.limit.paused_until(now) {
             wake = wake.min(t);
         }
@@ -702,7 +772,7 @@ impl<'a> Coordinator<'a> {
     }
 
     fn poll_if_due(&mut self, work: &mut Work<'a>, now: Instant) {
-        if self.polling {
+        if self.polling || now < self.last_poll + MIN_POLL_SPACING {
             return;
         }
         let due = self
@@ -723,17 +793,19 @@ impl<'a> Coordinator<'a> {
             })
             .collect();
         self.polling = true;
+        self.last_poll = now;
         let chunks: Vec<Vec<(usize, String)>> =
             rendering.chunks(crate::heygen::rules::STATUSES_MAX_IDS).map(|c| c.to_vec()).collect();
         let n = chunks.len();
         self.status_calls += n as u64;
         let client = self.client;
         work.push(Box::pin(async move {
-            let mut slots = Vec::new();
+            // Every polled slot comes back, answered or not, so none keeps a
+            // check time in the past.
+            let slots: Vec<usize> = chunks.iter().flatten().map(|(i, _)| *i).collect();
             let mut all = Vec::new();
             for chunk in chunks {
                 let ids: Vec<String> = chunk.iter().map(|(_, id)| id.clone()).collect();
-                slots.extend(chunk.iter().map(|(i, _)| *i));
                 match client.video_statuses(&ids).await {
                     Ok(entries) => all.extend(entries),
                     Err(e) => return Msg::Statuses { slots, result: Err(e) },
@@ -744,6 +816,11 @@ impl<'a> Coordinator<'a> {
     }
 
     fn start_downloads(&mut self, work: &mut Work<'a>) {
+        // Downloads whose links are in hand go first.
+        while self.downloads_active < self.opts.download_concurrency.max(1) {
+            let Some(ready) = self.ready_downloads.pop_front() else { break };
+            self.spawn_download(ready, work);
+        }
         while self.downloads_active < self.opts.download_concurrency.max(1) {
             let Some(slot) = self.download_queue.pop_front() else { break };
             // Fresh URLs come from the details call.
@@ -788,6 +865,7 @@ impl<'a> Coordinator<'a> {
                     hash,
                     video_id: video_id.clone(),
                     at: now_rfc3339(),
+                    idempotency_key: self.slots[slot].idempotency_key.clone(),
                 };
                 if let Some(j) = &mut self.journal
                     && let Err(e) = j.append(&record)
@@ -840,26 +918,27 @@ impl<'a> Coordinator<'a> {
                     Some(
                         ApiErrorKind::InsufficientCredit
                         | ApiErrorKind::QuotaExceeded
-                        | ApiErrorKind::Auth
-                        | ApiErrorKind::Forbidden,
+                        | ApiErrorKind::Auth,
                     ) => {
                         let a = api.expect("classified errors are API errors");
                         self.refuse(slot, &a.body.code, &a.body.message);
-                        let (reason, outcome) =
-                            if matches!(kind, Some(ApiErrorKind::Auth | ApiErrorKind::Forbidden)) {
-                                ("auth", Outcome::AuthFailed)
-                            } else {
-                                ("insufficient_credit", Outcome::CreditStop)
-                            };
+                        let (reason, outcome) = if matches!(kind, Some(ApiErrorKind::Auth)) {
+                            ("auth", Outcome::AuthFailed)
+                        } else {
+                            ("insufficient_credit", Outcome::CreditStop)
+                        };
                         let msg = format!(
                             "HeyGen answered {} {}: {}; no more jobs are launched",
                             a.status, a.body.code, a.body.message
                         );
                         self.stop(reason, &msg, outcome);
                     }
+                    // A 403 names one row's resource (a voice it may not use):
+                    // that row is refused, the others go on.
                     Some(
                         ApiErrorKind::InvalidParameter
                         | ApiErrorKind::NotFound
+                        | ApiErrorKind::Forbidden
                         | ApiErrorKind::Conflict
                         | ApiErrorKind::Other,
                     ) => {
@@ -960,7 +1039,14 @@ impl<'a> Coordinator<'a> {
             else {
                 continue;
             };
-            let Some(entry) = by_id.get(video_id.as_str()) else { continue };
+            let Some(entry) = by_id.get(video_id.as_str()) else {
+                // Not in the answer: ask again later like any unfinished job.
+                if let Phase::Rendering { next_check, misses, .. } = &mut self.slots[i].phase {
+                    *misses += 1;
+                    *next_check = self.schedule.recheck(now, *misses);
+                }
+                continue;
+            };
             let status = entry.status.clone();
             if status.as_str() != last_status {
                 let key = self.slots[i].key.clone();
@@ -1065,6 +1151,25 @@ impl<'a> Coordinator<'a> {
                 return;
             }
         };
+        if !v.status.is_terminal()
+            && self.entries.get(&key).is_none_or(|e| e.status != EntryStatus::Completed)
+        {
+            // The detail endpoint can lag the bulk one: follow it again.
+            self.release_token(slot);
+            let video_id = v.id.clone();
+            let now = Instant::now();
+            self.in_flight += 1;
+            self.slots[slot].phase = Phase::Rendering {
+                video_id,
+                accepted: now,
+                next_check: self.schedule.recheck(now, 0),
+                misses: 1,
+                last_miss: None,
+                last_status: v.status.to_string(),
+                learn: false,
+            };
+            return;
+        }
         if v.status == VideoStatus::Failed {
             let code = v.failure_code.clone().unwrap_or_else(|| "failed".into());
             let message = v.failure_message.clone().unwrap_or_else(|| "rendering failed".into());
@@ -1111,39 +1216,50 @@ impl<'a> Coordinator<'a> {
         let target = self.slots[slot].job.as_ref().and_then(|j| j.job.download.clone());
         match (then_download && self.opts.download, target, v.video_url.clone()) {
             (true, Some(rel), Some(url)) => {
-                self.take_token(slot);
-                let client = self.client;
-                let base = self.input_base.clone();
                 let captions = if self.opts.captions { v.subtitle_url.clone() } else { None };
-                let video_id = v.id.clone();
-                work.push(Box::pin(async move {
-                    let target = base.join(&rel);
-                    let refresh =
-                        || async { client.get_video(&video_id).await.map(|d| d.video_url) };
-                    let (video, mut error) =
-                        match download::download(client, url, &target, refresh).await {
-                            Ok(d) => (Some((rel.clone(), d.bytes)), None),
-                            Err(e) => (None, Some(e.to_string())),
-                        };
-                    let mut cap = None;
-                    if let (Some(srt_url), None) = (captions, &error) {
-                        let srt_rel = rel.with_extension("srt");
-                        let srt_target = base.join(&srt_rel);
-                        let refresh =
-                            || async { client.get_video(&video_id).await.map(|d| d.subtitle_url) };
-                        match download::download(client, srt_url, &srt_target, refresh).await {
-                            Ok(d) => cap = Some((srt_rel, d.bytes)),
-                            Err(e) => error = Some(format!("captions: {e}")),
-                        }
-                    }
-                    Msg::Downloaded { slot, video, captions: cap, error }
-                }));
+                let ready = ReadyDownload { slot, rel, url, captions, video_id: v.id.clone() };
+                if self.slots[slot].download_token
+                    || self.downloads_active < self.opts.download_concurrency.max(1)
+                {
+                    self.spawn_download(ready, work);
+                } else {
+                    // The pool is full: wait with the fresh links in hand.
+                    self.ready_downloads.push_back(ready);
+                }
             }
             _ => {
                 self.release_token(slot);
                 self.slots[slot].phase = Phase::Idle;
             }
         }
+    }
+
+    /// Streams a finished video (and its captions) to disk.
+    fn spawn_download(&mut self, d: ReadyDownload, work: &mut Work<'a>) {
+        self.take_token(d.slot);
+        let client = self.client;
+        let base = self.input_base.clone();
+        let ReadyDownload { slot, rel, url, captions, video_id } = d;
+        work.push(Box::pin(async move {
+            let target = base.join(&rel);
+            let refresh = || async { client.get_video(&video_id).await.map(|d| d.video_url) };
+            let (video, mut error) = match download::download(client, url, &target, refresh).await {
+                Ok(d) => (Some((rel.clone(), d.bytes)), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let mut cap = None;
+            if let (Some(srt_url), None) = (captions, &error) {
+                let srt_rel = rel.with_extension("srt");
+                let srt_target = base.join(&srt_rel);
+                let refresh =
+                    || async { client.get_video(&video_id).await.map(|d| d.subtitle_url) };
+                match download::download(client, srt_url, &srt_target, refresh).await {
+                    Ok(d) => cap = Some((srt_rel, d.bytes)),
+                    Err(e) => error = Some(format!("captions: {e}")),
+                }
+            }
+            Msg::Downloaded { slot, video, captions: cap, error }
+        }));
     }
 
     /// Takes a place in the download pool for `slot` (once).
@@ -1282,6 +1398,9 @@ fn round4(x: f64) -> f64 {
 }
 
 fn unix_rfc3339(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    // humantime formats years up to 9999; a millisecond timestamp would
+    // be far past that.
+    let secs = secs.clamp(0, 253_402_300_799);
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(secs as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -121,9 +121,14 @@ impl Client {
     /// Builds a client. Fails on a malformed base URL.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
         let base = config.base_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| {
+            base.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+        // Plain HTTP would send the key in clear text; it is for a simulator
+        // on this machine only.
+        if !(base.starts_with("https://") || loopback) {
             return Err(Error::InvalidRequest(format!(
-                "base URL `{base}` must start with https:// (or http:// for a local simulator)"
+                "base URL `{base}` must start with https:// (plain http:// only for 127.0.0.1, localhost or [::1], such as a local simulator)"
             )));
         }
         ensure_crypto_provider();

@@ -79,7 +79,7 @@ impl RetryPolicy {
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs.min(86_400)));
     }
     if let Ok(secs) = value.parse::<f64>()
         && secs.is_finite()

@@ -3,7 +3,10 @@
 //! Both sides use these: the simulator answers `400 invalid_parameter` with
 //! the first violation, and reelflow's validator reports every violation of
 //! every row before anything is sent. Sources are in v3-reference §3, §10
-//! and §14; limits reelflow adds on its own are marked as such.
+//! and §14. Limits the reference does not state are reelflow's own
+//! assumptions, kept conservative: the title length, 0–1 for ElevenLabs'
+//! and Fish's tuning values (their own APIs' ranges), a positive watermark
+//! scale and watermark offsets within ±1 frame.
 
 use super::wire::{
     AspectRatio, AssetInput, Background, BackgroundType, CreateVideoRequest, Engine,
@@ -65,8 +68,8 @@ impl Checker {
 
     fn asset(&mut self, at: &str, asset: &AssetInput) {
         match asset {
-            AssetInput::Url { url } if !is_http_url(url) => {
-                self.fail(format!("{at}.url"), "URL must be an absolute http(s) URL.")
+            AssetInput::Url { url } if !is_https_url(url) => {
+                self.fail(format!("{at}.url"), "URL must be a public https:// URL.")
             }
             AssetInput::AssetId { asset_id } if asset_id.trim().is_empty() => {
                 self.fail(format!("{at}.asset_id"), "'asset_id' must not be empty.")
@@ -132,9 +135,9 @@ impl Checker {
             }
         }
         if let Some(url) = s.audio_url
-            && !is_http_url(url)
+            && !is_https_url(url)
         {
-            self.fail(p("audio_url"), "'audio_url' must be an absolute http(s) URL.");
+            self.fail(p("audio_url"), "'audio_url' must be a public https:// URL.");
         }
         if let Some(vs) = s.voice_settings {
             self.voice_settings(&p("voice_settings"), vs);
@@ -174,8 +177,8 @@ impl Checker {
                     }
                     (None, None) => self
                         .fail("background.url", "An image background needs 'url' or 'asset_id'."),
-                    (Some(url), None) if !is_http_url(url) => {
-                        self.fail("background.url", "'url' must be an absolute http(s) URL.")
+                    (Some(url), None) if !is_https_url(url) => {
+                        self.fail("background.url", "'url' must be a public https:// URL.")
                     }
                     _ => {}
                 }
@@ -494,9 +497,10 @@ pub fn is_hex_colour(s: &str, allow_short: bool) -> bool {
         && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// A syntactically plausible absolute http(s) URL.
-pub fn is_http_url(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+/// A syntactically plausible absolute https URL. HeyGen fetches inputs
+/// from "publicly accessible HTTPS" URLs (v3-reference §3.5).
+pub fn is_https_url(s: &str) -> bool {
+    let rest = s.strip_prefix("https://");
     matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 

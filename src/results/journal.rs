@@ -43,6 +43,9 @@ pub enum Record {
         video_id: String,
         /// When (RFC 3339).
         at: String,
+        /// The accepted Idempotency-Key.
+        #[serde(default)]
+        idempotency_key: String,
     },
     /// HeyGen refused the create for good; no video exists.
     Refused {
@@ -92,6 +95,8 @@ pub enum Replayed {
         video_id: String,
         /// When.
         at: String,
+        /// The key of the accepted create.
+        idempotency_key: String,
     },
     /// Refused: no video exists.
     Refused {
@@ -126,7 +131,19 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).read(true).open(path)?;
+        // A crash can leave a torn last line without its newline; start on a
+        // fresh line so the next record is not glued to it.
+        let len = file.metadata()?.len();
+        if len > 0 {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
         Ok(Journal { path: path.to_owned(), file })
     }
 
@@ -169,17 +186,19 @@ impl Journal {
             let key = r.key().to_owned();
             let state = match r {
                 Record::Intent { hash, idempotency_key, path, body, .. } => {
-                    // An intent after an answer for the same hash is a resend of
-                    // that answer's request; the answer stands.
-                    if let Some(Replayed::Accepted { hash: h, .. }) = out.get(&key)
+                    // An intent with the key of an accepted create is a resend
+                    // of that request (HeyGen replays it): the answer stands.
+                    if let Some(Replayed::Accepted { hash: h, idempotency_key: k, .. }) =
+                        out.get(&key)
                         && *h == hash
+                        && (k.is_empty() || *k == idempotency_key)
                     {
                         continue;
                     }
                     Replayed::Unanswered { hash, idempotency_key, path, body }
                 }
-                Record::Accepted { hash, video_id, at, .. } => {
-                    Replayed::Accepted { hash, video_id, at }
+                Record::Accepted { hash, video_id, at, idempotency_key, .. } => {
+                    Replayed::Accepted { hash, video_id, at, idempotency_key }
                 }
                 Record::Refused { hash, idempotency_key, code, message, .. } => {
                     Replayed::Refused { hash, idempotency_key, code, message }
@@ -225,6 +244,7 @@ mod tests {
             hash: "h1".into(),
             video_id: "v1".into(),
             at: "t".into(),
+            idempotency_key: "rf:x:a:h1".into(),
         })
         .unwrap();
         j.append(&intent("a", "h1")).unwrap();
@@ -241,7 +261,15 @@ mod tests {
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(br#"{"event":"accepted","key":"b","ha"#).unwrap();
+        drop(f);
+        // The next run appends after the torn line without losing a record.
+        let mut again = Journal::open(&p).unwrap();
+        again.append(&intent("d", "h4")).unwrap();
         let state = Journal::replay(Journal::read(&p).unwrap());
+        assert!(
+            matches!(&state["d"], Replayed::Unanswered { .. }),
+            "the record after a torn line survives"
+        );
         assert!(matches!(&state["a"], Replayed::Accepted { video_id, .. } if video_id == "v1"));
         assert!(
             matches!(&state["b"], Replayed::Unanswered { idempotency_key, .. } if idempotency_key == "rf:x:b:h2")

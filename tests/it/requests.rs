@@ -14,6 +14,7 @@ async fn the_seven_functions_send_exactly_these_requests() {
         ClientConfig::new(sim.base_url(), Credential::ApiKey(Secret::new("sk_test_hunter2")));
     config.retry = quick_retries();
     let c = Client::new(config).unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"), "a client's Debug never shows its key");
     let seed_body = json!({
         "video_inputs": [
             {"character": {"avatar_id": "Abigail_expressive_2024112501", "voice_id": "1bd001e7e50f421d891986aad5c8bbd2"}, "script": "Scene one."},

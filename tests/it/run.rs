@@ -262,6 +262,7 @@ fn sigkill_at_any_moment_never_creates_twice_or_loses_a_row() {
     let dir = tempfile::tempdir().unwrap();
     campaign(dir.path(), 16, "", words);
     let base = sim.base_url();
+    let mut killed_mid_run = 0;
     for kill_after_ms in [150u64, 400, 700, 1100, 1600] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
             .current_dir(dir.path())
@@ -277,8 +278,14 @@ fn sigkill_at_any_moment_never_creates_twice_or_loses_a_row() {
         std::thread::sleep(Duration::from_millis(kill_after_ms));
         let _ = child.kill(); // SIGKILL: no cleanup runs
         let _ = child.wait();
+        // A journal left behind means the kill landed between a create's
+        // intent and the end of the run.
+        if dir.path().join("out/results.json.journal").exists() {
+            killed_mid_run += 1;
+        }
         assert_no_double_creates(&sim);
     }
+    assert!(killed_mid_run >= 2, "only {killed_mid_run} kills landed mid-run");
     let last = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--concurrency", "4"]);
     assert_eq!(last.code, 0, "{}", last.transcript());
     let r = results(dir.path());
@@ -379,4 +386,28 @@ fn off_a_terminal_spending_needs_yes_and_invalid_rows_submit_nothing() {
     assert_eq!(invalid.code, 4, "{}", invalid.stderr);
     assert_eq!(sim.stats().videos_created, 0, "validation failed: nothing submitted");
     assert_eq!(sim.stats().requests_by_route.get("POST /v3/videos"), None);
+}
+
+#[test]
+fn the_timeout_stops_launching_even_while_downloads_run() {
+    let sim = background(SimConfig { render_secs: 0.5, max_jobs: 2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 12, "", words);
+    let started = std::time::Instant::now();
+    let out = run(
+        dir.path(),
+        &sim,
+        &["run", "campaign.yaml", "--yes", "--concurrency", "2", "--timeout", "1200ms"],
+    );
+    let took = started.elapsed();
+    assert_eq!(out.code, 6, "{}", out.transcript());
+    assert!(
+        took < Duration::from_secs(4),
+        "a 12-row campaign at 2 in flight takes 3 s; the run stopped at its timeout ({took:?})"
+    );
+    let r = results(dir.path());
+    let entries = r["entries"].as_array().unwrap();
+    let not_launched = entries.iter().filter(|e| e["error"]["code"] == "timed_out").count();
+    assert!(not_launched >= 4, "rows never launched say why: {not_launched}");
+    assert_eq!(sim.stats().videos_created as usize, 12 - not_launched);
 }
