@@ -153,3 +153,78 @@ fn help_teaches_the_commands() {
         assert!(out.stdout.contains(word), "--help mentions {word}");
     }
 }
+
+#[test]
+fn the_catalog_is_cached_per_account_and_refreshed_on_request() {
+    let sim = background(fast());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let base = sim.base_url();
+    let env = [
+        ("HEYGEN_API_KEY", "sk_cache"),
+        ("HEYGEN_BASE_URL", base.as_str()),
+        ("REELFLOW_CACHE_DIR", cache.to_str().unwrap()),
+    ];
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("manifests/onboarding/manifest.yaml");
+    let m = manifest.to_str().unwrap();
+    let looks = || sim.stats().requests_by_route.get("GET /v3/avatars/looks").copied().unwrap_or(0);
+    let first = reelflow(dir.path(), &["validate", m], &env);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.contains("(fetched)"), "{}", first.stdout);
+    let fetched = looks();
+    let second = reelflow(dir.path(), &["validate", m], &env);
+    assert!(second.stdout.contains("(cached"), "{}", second.stdout);
+    assert_eq!(looks(), fetched, "served from the cache");
+    let refreshed = reelflow(dir.path(), &["validate", m, "--refresh-catalog"], &env);
+    assert!(refreshed.stdout.contains("(fetched)"));
+    assert!(looks() > fetched);
+    let other_key = [
+        ("HEYGEN_API_KEY", "sk_other"),
+        ("HEYGEN_BASE_URL", base.as_str()),
+        ("REELFLOW_CACHE_DIR", cache.to_str().unwrap()),
+    ];
+    assert!(
+        reelflow(dir.path(), &["validate", m], &other_key).stdout.contains("(fetched)"),
+        "caches are per account"
+    );
+    let stale = [("REELFLOW_CATALOG_TTL", "0s"), env[0], env[1], env[2]];
+    assert!(
+        reelflow(dir.path(), &["validate", m], &stale).stdout.contains("(fetched)"),
+        "a stale cache is refetched"
+    );
+}
+
+#[test]
+fn sim_serve_answers_like_heygen() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"))
+        .args([
+            "sim",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--render-secs",
+            "0.2",
+            "--balance-usd",
+            "42",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let me = reelflow(
+        dir.path(),
+        &["me", "--json"],
+        &[("HEYGEN_API_KEY", "any-key"), ("HEYGEN_BASE_URL", url.as_str())],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(me.code, 0, "{}", me.stderr);
+    let v: serde_json::Value = serde_json::from_str(&me.stdout).unwrap();
+    assert_eq!(v["data"]["wallet"]["remaining_balance"], 42.0);
+}
