@@ -15,21 +15,53 @@ use crate::validate::pipeline::{self, CatalogSource, CheckError, Checked};
 
 /// Loads a manifest; a broken one is exit 3 with every problem shown.
 pub fn load_manifest(path: &Path) -> Result<LoadedManifest, Failure> {
-    load(path).map_err(|e| {
-        let mut f = Failure::new(
-            exit::INVALID_INPUT,
-            "invalid_manifest",
-            format!(
-                "{} cannot be used ({} problem{})",
-                path.display(),
-                e.diagnostics.len(),
-                plural(e.diagnostics.len())
-            ),
-        );
-        f.report = Some(e.diagnostics.iter().map(|d| d.render(None) + "\n").collect());
-        f.json_detail = Some(serde_json::json!({ "problems": e.diagnostics }));
-        f
+    load(path).map_err(|e| invalid_manifest(path, &e.diagnostics))
+}
+
+/// Exit 3: the manifest (or its templates, or its CSV's header) cannot be
+/// used; every problem is shown.
+fn invalid_manifest(path: &Path, problems: &[crate::diag::Diagnostic]) -> Failure {
+    let n = problems.len();
+    let mut f = Failure::new(
+        exit::INVALID_INPUT,
+        "invalid_manifest",
+        format!("{} cannot be used ({n} problem{})", path.display(), plural(n)),
+    );
+    f.report = Some(problems.iter().map(|d| d.render(None) + "\n").collect());
+    f.json_detail = Some(serde_json::json!({ "problems": problems }));
+    f
+}
+
+/// Exit 2: a command that needs a run's results before there are any.
+pub fn no_results(results: &Path, manifest: &Path) -> Failure {
+    Failure::new(exit::USAGE, "no_results", format!("no results at {} yet", results.display()))
+        .hint(format!("`reelflow run {}` makes them", manifest.display()))
+}
+
+/// Checks a manifest and plans each valid job (of `shard`) against the
+/// previous results. Row problems are exit 4, and nothing is planned.
+pub async fn plan_jobs(
+    ctx: &Context,
+    m: &LoadedManifest,
+    source: Option<CatalogSource>,
+    previous: Option<&crate::results::ResultsFile>,
+    account: &str,
+    shard: Option<crate::plan::Shard>,
+    retry_failed: bool,
+) -> Result<(Vec<crate::plan::PlannedJob>, crate::plan::PlanSummary, Vec<String>), Failure> {
+    let mut planner = crate::plan::Planner::new(previous, account, retry_failed);
+    let mut jobs = Vec::new();
+    let checked = check(ctx, m.clone(), source, |job, catalog| {
+        if shard.is_none_or(|s| s.contains(&job.key)) {
+            jobs.push(planner.add(job, catalog));
+        }
     })
+    .await?;
+    if checked.problems.error_count() > 0 {
+        return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
+    }
+    let (summary, orphans) = planner.finish();
+    Ok((jobs, summary, orphans))
 }
 
 /// `s` when `n` is not 1.
@@ -80,21 +112,7 @@ pub async fn check(
     }
     match result {
         Ok(c) => Ok(c),
-        Err(CheckError::Invalid(ds)) => {
-            let mut f = Failure::new(
-                exit::INVALID_INPUT,
-                "invalid_manifest",
-                format!(
-                    "{} cannot be used ({} problem{})",
-                    path.display(),
-                    ds.len(),
-                    plural(ds.len())
-                ),
-            );
-            f.report = Some(ds.iter().map(|d| d.render(None) + "\n").collect());
-            f.json_detail = Some(serde_json::json!({ "problems": ds }));
-            Err(f)
-        }
+        Err(CheckError::Invalid(ds)) => Err(invalid_manifest(&path, &ds)),
         Err(CheckError::Api(e)) => {
             Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it"))
         }

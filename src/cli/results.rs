@@ -3,7 +3,7 @@
 use super::args::{ResultsArgs, ResultsFormat};
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::load_manifest;
+use super::manifests::{load_manifest, no_results};
 use crate::exit;
 use crate::results::read_merged;
 
@@ -14,12 +14,7 @@ pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
     let Some(results) =
         read_merged(&path).map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
     else {
-        return Err(Failure::new(
-            exit::USAGE,
-            "no_results",
-            format!("no results at {} yet", path.display()),
-        )
-        .hint(format!("`reelflow run {}` makes them", args.manifest.display())));
+        return Err(no_results(&path, &args.manifest));
     };
     match args.format {
         ResultsFormat::Json => {

@@ -10,14 +10,14 @@ use tokio::sync::{mpsc, watch};
 use super::args::RunArgs;
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{catalog_source, check, load_manifest, validation_failure};
+use super::manifests::{catalog_source, load_manifest, plan_jobs};
 use super::output::{Table, note};
 use super::progress::{Human, JsonLines};
 use crate::engine::{self, EventSink, Outcome, RunInput, RunOptions, RunReport};
 use crate::exit;
 use crate::heygen::RetryNotice;
 use crate::manifest::LoadedManifest;
-use crate::plan::{Planner, Shard};
+use crate::plan::Shard;
 use crate::results::{ResultsFile, shard_path};
 
 /// Where a manifest's (or a shard's) results live.
@@ -75,18 +75,8 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let (observer, retries) = retry_channel();
     let client = ctx.client_with(Some(&account), Some(observer))?;
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
-    let mut planner = Planner::new(previous.as_ref(), &account, args.retry_failed);
-    let mut jobs = Vec::new();
-    let checked = check(ctx, m.clone(), source, |job, catalog| {
-        if shard.is_none_or(|s| s.contains(&job.key)) {
-            jobs.push(planner.add(job, catalog));
-        }
-    })
-    .await?;
-    if checked.problems.error_count() > 0 {
-        return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
-    }
-    let (summary, orphans) = planner.finish();
+    let (jobs, summary, orphans) =
+        plan_jobs(ctx, &m, source, previous.as_ref(), &account, shard, args.retry_failed).await?;
     let to_submit = summary.to_submit.videos;
     let cap = args.max_cost.or(m.manifest.run.max_cost_usd);
     if to_submit > 0 && ctx.sim().is_none() && !args.yes {

@@ -4,11 +4,11 @@
 use super::args::StatusArgs;
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{check, load_manifest};
+use super::manifests::{load_manifest, no_results, plan_jobs};
 use super::run::{finish, interrupt_handler, results_path, retry_channel, sink};
 use crate::engine::{self, RunInput, RunOptions};
 use crate::exit;
-use crate::plan::{Planner, Shard};
+use crate::plan::Shard;
 use crate::results::ResultsFile;
 
 /// Runs the command.
@@ -20,25 +20,13 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let Some(previous) = ResultsFile::read(&results)
         .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
     else {
-        return Err(Failure::new(
-            exit::USAGE,
-            "no_results",
-            format!("no results at {} yet", results.display()),
-        )
-        .hint(format!("`reelflow run {}` makes them", args.manifest.display())));
+        return Err(no_results(&results, &args.manifest));
     };
     let (observer, retries) = retry_channel();
     let client = ctx.client_with(Some(&account), Some(observer))?;
-    let mut planner = Planner::new(Some(&previous), &account, false);
-    let mut jobs = Vec::new();
     // Offline: following needs the rows' download paths, not the catalog.
-    check(ctx, m.clone(), None, |job, _| {
-        if shard.is_none_or(|s| s.contains(&job.key)) {
-            jobs.push(planner.add(job, None));
-        }
-    })
-    .await?;
-    let (_, orphans) = planner.finish();
+    let (jobs, _, orphans) =
+        plan_jobs(ctx, &m, None, Some(&previous), &account, shard, false).await?;
     let (every, timeout) = m.poll();
     let opts = RunOptions {
         download: !args.no_download && m.manifest.output.download.is_some(),
