@@ -11,6 +11,7 @@
 // line, hint); they travel on error paths where their size costs nothing
 // measurable, so boxing them would only add noise.
 #![allow(clippy::result_large_err)]
+#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod cli;

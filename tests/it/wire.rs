@@ -169,7 +169,7 @@ fn create_bodies_reject_unknown_fields_with_the_path() {
         ),
         (
             r#"{"type":"studio","scenes":[{"type":"video","source":{"type":"url","url":"https://x/y"}},{"type":"avatar_video","input":{"type":"avatar","avatar_id":"a","scirpt":"hi"}}]}"#,
-            "scenes[1].scirpt",
+            "scenes[1].input.scirpt",
         ),
         (
             r#"{"type":"avatar","avatar_id":"a","background":{"type":"video","url":"https://x"}}"#,
@@ -177,7 +177,21 @@ fn create_bodies_reject_unknown_fields_with_the_path() {
         ),
         (r#"{"type":"cartoon"}"#, "type"),
     ];
-    for (body, param) in cases {
+    let studio_cases = [
+        (
+            r#"{"type":"studio","scenes":[{"type":"image","source":{"type":"url","url":"https://x/y"},"duration":"3s"}]}"#,
+            "scenes[0].duration",
+        ),
+        (
+            r#"{"type":"studio","scenes":[{"type":"avatar_video","input":{"type":"robot"}}]}"#,
+            "scenes[0].input.type",
+        ),
+        (
+            r#"{"type":"studio","scenes":[{"type":"avatar_video","input":{"type":"avatar","avatar_id":"a","voice_settings":{"sped":1}}}]}"#,
+            "scenes[0].input.voice_settings.sped",
+        ),
+    ];
+    for (body, param) in cases.into_iter().chain(studio_cases) {
         let err = CreateVideoRequest::from_value(serde_json::from_str(body).unwrap()).unwrap_err();
         assert_eq!(err.param, param, "{body}: {}", err.message);
     }

@@ -482,6 +482,18 @@ fn variant<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, BodyError>
     serde_path_to_error::deserialize(value).map_err(|err| {
         let mut param = err.path().to_string();
         let message = err.inner().to_string();
+        // A nested union reported its own path (see `nested`): join them.
+        if let Some(inner) = message.strip_prefix(NESTED)
+            && let Some((inner_param, inner_message)) = inner.split_once(NESTED)
+        {
+            let param = match (param.as_str(), inner_param) {
+                ("." | "", p) => p.to_owned(),
+                (outer, "") => outer.to_owned(),
+                (outer, p) if p.starts_with('[') => format!("{outer}{p}"),
+                (outer, p) => format!("{outer}.{p}"),
+            };
+            return BodyError { param, message: inner_message.to_owned() };
+        }
         // Inside nested tagged unions the path stops at the union; the
         // message still names an unknown field, so finish the path with it.
         if let Some(field) = unknown_field(&message)
@@ -504,6 +516,39 @@ fn variant<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, BodyError>
         };
         BodyError { param, message }
     })
+}
+
+/// Marks an error raised inside a nested union, carrying that union's own
+/// path: serde's buffering would otherwise lose everything below it.
+const NESTED: char = '\u{1}';
+
+/// Splits a union's JSON into its `type` tag and the rest.
+fn split_tag(value: Value, expected: &[&str]) -> Result<(String, Value), BodyError> {
+    let Value::Object(mut fields) = value else {
+        return Err(body_error("", "Input should be an object."));
+    };
+    match fields.remove("type") {
+        Some(Value::String(tag)) if expected.contains(&tag.as_str()) => {
+            Ok((tag, Value::Object(fields)))
+        }
+        Some(Value::String(tag)) => Err(body_error(
+            "type",
+            &format!(
+                "Input tag '{tag}' found using 'type' does not match any of the expected tags: {}.",
+                expected.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+        Some(_) => Err(body_error("type", "'type' must be a string.")),
+        None => Err(body_error(
+            "type",
+            &format!("Field required: 'type' (one of {}).", expected.join(", ")),
+        )),
+    }
+}
+
+/// A nested union's error, with its path, as a serde error.
+fn nested<E: serde::de::Error>(e: BodyError) -> E {
+    E::custom(format!("{NESTED}{}{NESTED}{}", e.param, e.message))
 }
 
 /// The expected field closest to `field`, from serde's "expected one of"
@@ -716,8 +761,9 @@ pub struct StudioVideo {
     pub watermark: Option<Watermark>,
 }
 
-/// One studio scene, discriminated by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One studio scene, discriminated by `type`. Deserialized by hand so that
+/// errors keep their full path (`scenes[1].input.script`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StudioScene {
     /// An avatar or animated image speaking.
@@ -770,8 +816,9 @@ pub struct Playback {
     pub mute: Option<bool>,
 }
 
-/// The speaking source of an `avatar_video` scene.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The speaking source of an `avatar_video` scene (deserialized by hand,
+/// like [`StudioScene`]).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneInput {
     /// An avatar look.
@@ -954,5 +1001,85 @@ impl<'de> Deserialize<'de> for CreateVideoRequest {
                 format!("{}: {}", e.param, e.message)
             })
         })
+    }
+}
+
+// The variants of `StudioScene` as plain structs, for reading them with
+// their paths intact.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AvatarVideoFields {
+    input: SceneInput,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageSceneFields {
+    source: AssetInput,
+    #[serde(default)]
+    duration: Option<f64>,
+    #[serde(default)]
+    script: Option<String>,
+    #[serde(default)]
+    voice_id: Option<String>,
+    #[serde(default)]
+    voice_settings: Option<VoiceSettings>,
+    #[serde(default)]
+    audio_url: Option<String>,
+    #[serde(default)]
+    audio_asset_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VideoSceneFields {
+    source: AssetInput,
+    #[serde(default)]
+    playback: Option<Playback>,
+}
+
+impl<'de> Deserialize<'de> for StudioScene {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let read = || -> Result<StudioScene, BodyError> {
+            let (tag, rest) = split_tag(value, &["avatar_video", "image", "video"])?;
+            Ok(match tag.as_str() {
+                "avatar_video" => {
+                    StudioScene::AvatarVideo { input: variant::<AvatarVideoFields>(rest)?.input }
+                }
+                "image" => {
+                    let f: ImageSceneFields = variant(rest)?;
+                    StudioScene::Image {
+                        source: f.source,
+                        duration: f.duration,
+                        script: f.script,
+                        voice_id: f.voice_id,
+                        voice_settings: f.voice_settings,
+                        audio_url: f.audio_url,
+                        audio_asset_id: f.audio_asset_id,
+                    }
+                }
+                _ => {
+                    let f: VideoSceneFields = variant(rest)?;
+                    StudioScene::Video { source: f.source, playback: f.playback }
+                }
+            })
+        };
+        read().map_err(nested)
+    }
+}
+
+impl<'de> Deserialize<'de> for SceneInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let read = || -> Result<SceneInput, BodyError> {
+            let (tag, rest) = split_tag(value, &["avatar", "image"])?;
+            if tag == "avatar" {
+                variant(rest).map(SceneInput::Avatar)
+            } else {
+                variant(rest).map(SceneInput::Image)
+            }
+        };
+        read().map_err(nested)
     }
 }
