@@ -88,15 +88,12 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             orphans.len()
         ));
     }
-    let (every, timeout) = m.poll();
+    let base = manifest_options(&m, args.no_download);
     let opts = RunOptions {
         concurrency: args.concurrency.or(m.manifest.run.concurrency).unwrap_or(8) as usize,
         max_cost_usd: cap,
-        download: !args.no_download && m.manifest.output.download.is_some(),
-        captions: m.manifest.output.captions,
-        poll_every: every,
-        timeout: args.timeout.unwrap_or(timeout),
-        ..RunOptions::default()
+        timeout: args.timeout.unwrap_or(base.timeout),
+        ..base
     };
     let input = RunInput {
         campaign: m.manifest.name.clone(),
@@ -109,12 +106,41 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         base_dir: m.resolve("."),
         retry_failed: args.retry_failed,
     };
+    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await
+}
+
+/// The engine options a manifest sets: downloads, captions, poll cadence
+/// and timeout.
+pub fn manifest_options(m: &LoadedManifest, no_download: bool) -> RunOptions {
+    let (every, timeout) = m.poll();
+    RunOptions {
+        download: !no_download && m.manifest.output.download.is_some(),
+        captions: m.manifest.output.captions,
+        poll_every: every,
+        timeout,
+        ..RunOptions::default()
+    }
+}
+
+/// Runs the engine with the display and Ctrl-C handling, then reports and
+/// returns the exit code.
+#[allow(clippy::too_many_arguments)] // each is a distinct input of one run
+pub async fn drive(
+    ctx: &Context,
+    m: &LoadedManifest,
+    client: &crate::heygen::Client,
+    retries: mpsc::UnboundedReceiver<RetryNotice>,
+    input: RunInput,
+    opts: RunOptions,
+    manifest_arg: &std::path::Path,
+    shard: Option<Shard>,
+) -> Result<u8, Failure> {
     let mut display = sink(ctx);
     let report =
-        engine::run(&client, input, opts, display.as_mut(), Some(retries), interrupt_handler())
+        engine::run(client, input, opts, display.as_mut(), Some(retries), interrupt_handler())
             .await
             .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
-    Ok(finish(ctx, &m, &report, &args.manifest.display().to_string(), shard))
+    Ok(finish(ctx, m, &report, &manifest_arg.display().to_string(), shard))
 }
 
 /// Asks before spending real money.

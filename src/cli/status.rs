@@ -5,8 +5,8 @@ use super::args::StatusArgs;
 use super::context::Context;
 use super::failure::Failure;
 use super::manifests::{load_manifest, no_results, plan_jobs};
-use super::run::{finish, interrupt_handler, results_path, retry_channel, sink};
-use crate::engine::{self, RunInput, RunOptions};
+use super::run::{drive, manifest_options, results_path, retry_channel};
+use crate::engine::{RunInput, RunOptions};
 use crate::exit;
 use crate::plan::Shard;
 use crate::results::ResultsFile;
@@ -27,16 +27,8 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     // Offline: following needs the rows' download paths, not the catalog.
     let (jobs, _, orphans) =
         plan_jobs(ctx, &m, None, Some(&previous), &account, shard, false).await?;
-    let (every, timeout) = m.poll();
-    let opts = RunOptions {
-        download: !args.no_download && m.manifest.output.download.is_some(),
-        captions: m.manifest.output.captions,
-        poll_every: every,
-        timeout,
-        follow_only: true,
-        wait: args.wait,
-        ..RunOptions::default()
-    };
+    let opts =
+        RunOptions { follow_only: true, wait: args.wait, ..manifest_options(&m, args.no_download) };
     let input = RunInput {
         campaign: m.manifest.name.clone(),
         account,
@@ -48,10 +40,5 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         base_dir: m.resolve("."),
         retry_failed: false,
     };
-    let mut display = sink(ctx);
-    let report =
-        engine::run(&client, input, opts, display.as_mut(), Some(retries), interrupt_handler())
-            .await
-            .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
-    Ok(finish(ctx, &m, &report, &args.manifest.display().to_string(), shard))
+    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await
 }
