@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::accounts::AccountError;
 use crate::exit;
-use crate::heygen::{ApiErrorKind, Error as HeygenError};
+use crate::heygen::Error as HeygenError;
 use crate::integration::IntegrationError;
 
 /// A failed command.
@@ -96,30 +96,18 @@ impl Failure {
 impl From<HeygenError> for Failure {
     fn from(e: HeygenError) -> Self {
         let hint = e.hint();
+        let exit = e.exit_code();
         let mut f = match &e {
             HeygenError::Api(api) => {
-                let exit = match api.kind {
-                    ApiErrorKind::Auth | ApiErrorKind::Forbidden => exit::AUTH_ERROR,
-                    ApiErrorKind::InsufficientCredit | ApiErrorKind::QuotaExceeded => {
-                        exit::CREDIT_STOP
-                    }
-                    _ => exit::API_ERROR,
-                };
                 let mut f = Failure::new(exit, &api.body.code, e.to_string());
                 f.param = api.body.param.clone();
                 f.request_id = api.request_id.clone();
                 f
             }
-            HeygenError::Network { .. } => {
-                Failure::new(exit::API_ERROR, "network_error", e.to_string())
-            }
-            HeygenError::Timeout { .. } => Failure::new(exit::API_ERROR, "timeout", e.to_string()),
-            HeygenError::Decode { .. } => {
-                Failure::new(exit::API_ERROR, "unexpected_response", e.to_string())
-            }
-            HeygenError::InvalidRequest(_) => {
-                Failure::new(exit::USAGE, "invalid_request", e.to_string())
-            }
+            HeygenError::Network { .. } => Failure::new(exit, "network_error", e.to_string()),
+            HeygenError::Timeout { .. } => Failure::new(exit, "timeout", e.to_string()),
+            HeygenError::Decode { .. } => Failure::new(exit, "unexpected_response", e.to_string()),
+            HeygenError::InvalidRequest(_) => Failure::new(exit, "invalid_request", e.to_string()),
         };
         f.hint = Some(hint);
         f
@@ -144,7 +132,7 @@ impl From<IntegrationError> for Failure {
             IntegrationError::Api(api) => api.into(),
             IntegrationError::InvalidParam { ref param, ref message } => {
                 let mut f = Failure::new(
-                    exit::INVALID_INPUT,
+                    e.exit_code(),
                     "invalid_parameter",
                     format!("`{param}`: {message}"),
                 );

@@ -48,10 +48,24 @@ pub enum IntegrationError {
 }
 
 impl IntegrationError {
+    /// The process exit code this error means: a bad parameter is bad
+    /// input; an API error keeps its own code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            IntegrationError::InvalidParam { .. } => crate::exit::INVALID_INPUT,
+            IntegrationError::Api(e) => e.exit_code(),
+        }
+    }
+
     fn param(param: impl Into<String>, message: impl Into<String>) -> Self {
         IntegrationError::InvalidParam { param: param.into(), message: message.into() }
     }
 }
+
+/// The largest `limit` the seed's list functions take.
+pub const MAX_LIMIT: i64 = 100;
+/// The `limit` when none is given.
+pub const DEFAULT_LIMIT: i64 = 10;
 
 /// Offset paging as the seed takes it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,11 +78,11 @@ pub struct OffsetParams {
 
 impl OffsetParams {
     fn checked(self) -> Result<(u64, u64), IntegrationError> {
-        let limit = self.limit.unwrap_or(10);
-        if !(1..=100).contains(&limit) {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(IntegrationError::param(
                 "limit",
-                format!("must be between 1 and 100, got {limit}"),
+                format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
             ));
         }
         let offset = self.offset.unwrap_or(0);

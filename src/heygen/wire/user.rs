@@ -121,4 +121,20 @@ impl User {
         let u = self.usage_based.as_ref()?;
         Some(u.spending_cap_usd? - u.spending_current_usd.unwrap_or(0.0))
     }
+
+    /// What is left to spend in the account's own unit, for the seed's
+    /// `remaining_quota`: the wallet balance, else the subscription's
+    /// premium credits, else the usage-based credits, else the USD left
+    /// under a spending cap.
+    pub fn remaining_quota(&self) -> Option<f64> {
+        self.wallet
+            .as_ref()
+            .and_then(|w| w.remaining_balance)
+            .or_else(|| {
+                let credits = self.subscription.as_ref()?.credits.premium_credits.as_ref()?;
+                credits.remaining.map(|n| n as f64)
+            })
+            .or_else(|| self.usage_based.as_ref().and_then(|b| b.remaining_credits))
+            .or_else(|| self.spendable_usd())
+    }
 }
