@@ -345,6 +345,9 @@ pub struct LuaArgs {
     /// Lua memory limit, MiB
     #[arg(long, default_value_t = 256)]
     pub max_memory_mib: usize,
+    /// Stop the script after this long (wall clock), e.g. 30s, 10m
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// `reelflow accounts`.

@@ -30,6 +30,7 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
         dry_run: args.dry_run,
         max_instructions: args.max_instructions,
         max_memory: args.max_memory_mib << 20,
+        timeout: Some(args.timeout),
         print_to_stderr: ctx.global.json,
     };
     let clients: Arc<dyn lua::AccountClients> = Arc::new(ctx.maker().clone());
@@ -50,6 +51,8 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
             Err(Failure::new(api_exit.unwrap_or(exit::FAILURE), "lua_error", message)
                 .hint("`reelflow doc integrations.heygen` shows the functions and their parameters; wrap calls in pcall to handle errors"))
         }
+        Err(e @ ScriptError::TimedOut(_)) => Err(Failure::new(exit::FAILURE, "lua_timeout", e.to_string())
+            .hint("raise --timeout if the script needs longer; a pattern like `.-.-.-b` on a long string backtracks for a very long time")),
         Err(e @ ScriptError::Setup(_)) => Err(Failure::new(exit::FAILURE, "lua", e.to_string())),
     }
 }

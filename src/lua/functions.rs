@@ -3,6 +3,8 @@
 //! and `lua_read_doc` / `reelflow doc` render them, so docs and behaviour
 //! cannot drift apart.
 
+use crate::integration::MAX_LIMIT;
+
 /// A parameter's type and limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {
@@ -79,7 +81,7 @@ pub struct FunctionDef {
 
 const LIMIT_10: ParamDef = ParamDef {
     name: "limit",
-    kind: ParamKind::Integer { min: 1, max: 100 },
+    kind: ParamKind::Integer { min: 1, max: MAX_LIMIT },
     required: false,
     description: "Maximum number of videos to return (default: 10, max: 100)",
 };

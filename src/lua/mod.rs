@@ -3,14 +3,16 @@
 //!
 //! Scripts run in a sandbox: Lua 5.4 with string, table, math, utf8 and
 //! coroutine, `os.time`/`os.date`/`os.clock` only (no files, processes,
-//! environment or module loading), an instruction limit and a memory
-//! limit. `print` writes to stdout (stderr with `--json`).
+//! environment or module loading), an instruction limit, a memory limit
+//! and a wall-clock limit. `print` writes to stdout (stderr with `--json`).
 
 pub mod functions;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use mlua::{HookTriggers, Lua, LuaOptions, LuaSerdeExt, StdLib, Table, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, LuaSerdeExt, StdLib, Table, Value, VmState};
 use serde_json::{Value as Json, json};
 
 use crate::heygen::Client;
@@ -36,6 +38,10 @@ pub struct ScriptOptions {
     pub max_instructions: u64,
     /// Bytes of Lua memory before allocation fails.
     pub max_memory: usize,
+    /// Wall-clock time before the script is stopped. The instruction limit
+    /// cannot see time spent inside C functions (a pathological
+    /// `string.find` pattern backtracks for minutes); this can.
+    pub timeout: Option<Duration>,
     /// `print` goes to stderr (so stdout carries only JSON).
     pub print_to_stderr: bool,
 }
@@ -46,6 +52,7 @@ impl Default for ScriptOptions {
             dry_run: false,
             max_instructions: 200_000_000,
             max_memory: 256 << 20,
+            timeout: Some(Duration::from_secs(600)),
             print_to_stderr: false,
         }
     }
@@ -65,6 +72,10 @@ pub enum ScriptError {
         /// When a HeyGen error caused it: the CLI exit code for that error.
         api_exit: Option<u8>,
     },
+    /// It ran past its wall-clock limit while inside a C function, where
+    /// it cannot be stopped; its thread is abandoned.
+    #[error("the script ran past its time limit of {}", humantime::format_duration(*.0))]
+    TimedOut(Duration),
     /// The sandbox could not be set up.
     #[error("cannot start Lua: {0}")]
     Setup(String),
@@ -83,6 +94,10 @@ struct Shared {
 /// Runs `source` (named `chunk_name` in messages). Call from a blocking
 /// thread: bindings wait on `handle` for HeyGen's answers. Returns what the
 /// script returns, as JSON.
+///
+/// With a timeout the script runs on a thread of its own, so that a script
+/// stuck inside a C function cannot hold the caller past the limit; such a
+/// thread is abandoned (it ends with the process).
 pub fn run(
     source: &str,
     chunk_name: &str,
@@ -90,24 +105,58 @@ pub fn run(
     opts: ScriptOptions,
     handle: tokio::runtime::Handle,
 ) -> Result<Json, ScriptError> {
-    let lua = sandbox(&opts).map_err(|e| ScriptError::Setup(e.to_string()))?;
+    let Some(limit) = opts.timeout else {
+        return run_here(source, chunk_name, clients, opts, handle, None);
+    };
+    let deadline = Instant::now() + limit;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (source, chunk_name) = (source.to_owned(), chunk_name.to_owned());
+    std::thread::Builder::new()
+        .name("lua".into())
+        .spawn(move || {
+            let _ = tx.send(run_here(&source, &chunk_name, clients, opts, handle, Some(deadline)));
+        })
+        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+    // The hook stops Lua code at the deadline with a located message; the
+    // grace period only runs out for a script stuck in C.
+    match rx.recv_timeout(limit + Duration::from_secs(2)) {
+        Ok(outcome) => outcome,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ScriptError::TimedOut(limit)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(ScriptError::Setup("the script's thread ended without an answer".into()))
+        }
+    }
+}
+
+fn run_here(
+    source: &str,
+    chunk_name: &str,
+    clients: Arc<dyn AccountClients>,
+    opts: ScriptOptions,
+    handle: tokio::runtime::Handle,
+    deadline: Option<Instant>,
+) -> Result<Json, ScriptError> {
+    let lua = sandbox(&opts, deadline).map_err(|e| ScriptError::Setup(e.to_string()))?;
     let shared = Arc::new(Shared { clients, handle, opts, last_api_error: Mutex::new(None) });
     install(&lua, &shared).map_err(|e| ScriptError::Setup(e.to_string()))?;
     let chunk = lua.load(source).set_name(format!("@{chunk_name}"));
     let function = chunk.into_function().map_err(|e| ScriptError::Syntax(clean(&e)))?;
+    let runtime = |message: String| {
+        let api_exit = shared
+            .last_api_error
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            .filter(|(m, _)| message.contains(m.as_str()))
+            .map(|(_, code)| code);
+        ScriptError::Runtime { message, api_exit }
+    };
     match function.call::<Value>(()) {
-        Ok(v) => Ok(to_json(&lua, v)),
-        Err(e) => {
-            let message = clean(&e);
-            let api_exit = shared
-                .last_api_error
-                .lock()
-                .ok()
-                .and_then(|g| g.clone())
-                .filter(|(m, _)| message.contains(m.as_str()))
-                .map(|(_, code)| code);
-            Err(ScriptError::Runtime { message, api_exit })
-        }
+        Ok(Value::Nil) => Ok(Json::Null),
+        Ok(v) => lua.from_value(v).map_err(|e| {
+            runtime(format!("the script's return value cannot be turned into JSON: {}", clean(&e)))
+        }),
+        Err(e) => Err(runtime(clean(&e))),
     }
 }
 
@@ -121,15 +170,8 @@ fn clean(e: &mlua::Error) -> String {
     text.split("\nstack traceback:").next().unwrap_or(&text).trim().to_owned()
 }
 
-fn to_json(lua: &Lua, v: Value) -> Json {
-    match v {
-        Value::Nil => Json::Null,
-        other => lua.from_value(other).unwrap_or(Json::Null),
-    }
-}
-
 /// A Lua state with only safe libraries and the limits applied.
-fn sandbox(opts: &ScriptOptions) -> mlua::Result<Lua> {
+fn sandbox(opts: &ScriptOptions, deadline: Option<Instant>) -> mlua::Result<Lua> {
     let libs = StdLib::STRING
         | StdLib::TABLE
         | StdLib::MATH
@@ -149,17 +191,31 @@ fn sandbox(opts: &ScriptOptions) -> mlua::Result<Lua> {
     lua.set_memory_limit(opts.max_memory)?;
     let step = 10_000u32;
     let budget = (opts.max_instructions / u64::from(step)).max(1);
-    let used = std::sync::atomic::AtomicU64::new(0);
+    let used = AtomicU64::new(0);
     let max = opts.max_instructions;
-    lua.set_hook(HookTriggers::new().every_nth_instruction(step), move |_, _| {
-        if used.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > budget {
-            return Err(mlua::Error::runtime(format!(
-                "the script ran past its limit of {max} instructions"
-            )));
-        }
-        Ok(VmState::Continue)
+    // A global hook, so coroutines are counted too.
+    lua.set_global_hook(HookTriggers::new().every_nth_instruction(step), move |lua, _| {
+        let over = if used.fetch_add(1, Ordering::Relaxed) + 1 > budget {
+            format!("the script ran past its limit of {max} instructions")
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            "the script ran past its time limit".to_owned()
+        } else {
+            return Ok(VmState::Continue);
+        };
+        stop_for_good(lua, over)
     })?;
     Ok(lua)
+}
+
+/// Fails the current instruction and every one after it. An error from the
+/// hook alone is an ordinary Lua error: `while true do pcall(spin) end`
+/// would catch it and run on, one hook period per turn.
+fn stop_for_good(lua: &Lua, message: String) -> mlua::Result<VmState> {
+    let every = message.clone();
+    lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), move |_, _| {
+        Err(mlua::Error::runtime(every.clone()))
+    })?;
+    Err(mlua::Error::runtime(message))
 }
 
 /// Defines `print`, `lua_read_doc` and `app.integrations.heygen`.
@@ -169,7 +225,7 @@ fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
     g.set(
         "print",
         lua.create_function(move |lua, args: mlua::MultiValue| {
-            let tostring: mlua::Function = lua.globals().get("tostring")?;
+            let tostring: Function = lua.globals().get("tostring")?;
             let mut parts = Vec::with_capacity(args.len());
             for a in args {
                 parts.push(tostring.call::<String>(a)?);
@@ -195,24 +251,27 @@ fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
             })
         })?,
     )?;
-    let heygen = namespace(lua, shared, None)?;
+    let raise = Raise::new(lua)?;
+    let heygen = namespace(lua, shared, &raise, None)?;
     // Any other key is an account namespace, or a mistake worth explaining.
+    // A namespace is built once, on first use, and kept in the table.
     let meta = lua.create_table()?;
-    let s = shared.clone();
+    let (s, r) = (shared.clone(), raise.clone());
     let index = lua.create_function(
-        move |lua, (_, key): (Table, String)| -> mlua::Result<(bool, Value)> {
-            if key == "default" {
-                return Ok((true, Value::Table(namespace(lua, &s, None)?)));
-            }
+        move |lua, (heygen, key): (Table, String)| -> mlua::Result<(bool, Value)> {
             let function_typo =
                 crate::diag::did_you_mean(&key, FUNCTIONS.iter().map(|f| f.name)).is_some();
-            if s.clients.knows(&key) && !function_typo {
-                return Ok((true, Value::Table(namespace(lua, &s, Some(key))?)));
-            }
-            Ok((false, Value::String(lua.create_string(unknown_name(&key, &s.clients.names()))?)))
+            let account = match key.as_str() {
+                "default" => None,
+                _ if s.clients.knows(&key) && !function_typo => Some(key.clone()),
+                _ => return Ok((false, located(lua, unknown_name(&key, &s.clients.names()))?)),
+            };
+            let table = namespace(lua, &s, &r, account)?;
+            heygen.raw_set(key, &table)?;
+            Ok((true, Value::Table(table)))
         },
     )?;
-    meta.set("__index", checked(lua, index)?)?;
+    meta.set("__index", raise.wrap(index)?)?;
     heygen.set_metatable(Some(meta))?;
     let integrations = lua.create_table()?;
     integrations.set("heygen", heygen)?;
@@ -237,11 +296,16 @@ fn unknown_name(key: &str, accounts: &[String]) -> String {
 }
 
 /// The functions bound to one account.
-fn namespace(lua: &Lua, shared: &Arc<Shared>, account: Option<String>) -> mlua::Result<Table> {
+fn namespace(
+    lua: &Lua,
+    shared: &Arc<Shared>,
+    raise: &Raise,
+    account: Option<String>,
+) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     for def in FUNCTIONS {
-        let f = binding(lua, shared, def, account.clone())?;
-        t.set(def.name, f.clone())?;
+        let f = binding(lua, shared, raise, def, account.clone())?;
+        t.set(def.name, &f)?;
         t.set(format!("heygen_{}", def.name), f)?;
     }
     if let Some(name) = account {
@@ -249,60 +313,103 @@ fn namespace(lua: &Lua, shared: &Arc<Shared>, account: Option<String>) -> mlua::
         let names: Vec<String> = shared.clients.names();
         let index = lua.create_function(
             move |lua, (_, key): (Table, String)| -> mlua::Result<(bool, Value)> {
-                Ok((false, Value::String(lua.create_string(unknown_name(&key, &names))?)))
+                Ok((false, located(lua, unknown_name(&key, &names))?))
             },
         )?;
-        meta.set("__index", checked(lua, index)?)?;
+        meta.set("__index", raise.wrap(index)?)?;
         let call = lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<(bool, Value)> {
             let m = format!(
                 "app.integrations.heygen.{name} is the namespace of account `{name}`, not a function; call e.g. app.integrations.heygen.{name}.list_videos({{}})"
             );
-            Ok((false, Value::String(lua.create_string(m)?)))
+            Ok((false, located(lua, m)?))
         })?;
-        meta.set("__call", checked(lua, call)?)?;
+        meta.set("__call", raise.wrap(call)?)?;
         t.set_metatable(Some(meta))?;
     }
     Ok(t)
 }
 
-/// Wraps a Rust function returning `(ok, value_or_message)` so a failure
-/// becomes `error(message, 2)`: a plain string naming the caller's line.
-fn checked(lua: &Lua, raw: mlua::Function) -> mlua::Result<mlua::Function> {
-    lua.load("local raw = ...\nreturn function(...)\n  local ok, result = raw(...)\n  if ok then return result end\n  error(result, 2)\nend")
-        .set_name("=heygen")
-        .call::<mlua::Function>(raw)
+/// Turns a Rust function returning `(ok, value_or_message)` into one that
+/// raises the message as a plain Lua error string, so `pcall` catches it
+/// as any Lua error. The wrapper is compiled once per script.
+#[derive(Clone)]
+struct Raise(Function);
+
+impl Raise {
+    fn new(lua: &Lua) -> mlua::Result<Raise> {
+        let factory = lua
+            .load("return function(raw)\n  return function(...)\n    local ok, result = raw(...)\n    if ok then return result end\n    error(result, 0)\n  end\nend")
+            .set_name("=heygen")
+            .eval::<Function>()?;
+        Ok(Raise(factory))
+    }
+
+    fn wrap(&self, raw: Function) -> mlua::Result<Function> {
+        self.0.call(raw)
+    }
 }
 
-/// A binding: Rust does the work and returns `(ok, result_or_message)`; a
-/// small Lua wrapper turns a failure into `error(message, 2)`, so scripts
-/// see a plain string that names the line of *their* call, and `pcall`
-/// catches it as with any Lua error.
+/// `message` prefixed with the script line that made the call. Called from
+/// a binding's Rust side: level 1 is the wrapper, and its caller is the
+/// first frame with a line (`pcall(h.get_video, {})` has `pcall` between,
+/// which is why `error(message, 2)` would name nothing). A wrapper reached
+/// by a tail call (`return h.get_video(...)`) has lost its caller's frame;
+/// naming some other line would mislead, so none is named.
+fn located(lua: &Lua, message: String) -> mlua::Result<Value> {
+    let mut text = message;
+    if lua.inspect_stack(1, |d| d.is_tail_call()) == Some(false) {
+        let mut level = 2;
+        while let Some(frame) = lua.inspect_stack(level, |d| {
+            (d.current_line(), d.source().short_src.map(|s| s.into_owned()))
+        }) {
+            if let (Some(line), Some(src)) = frame {
+                text = format!("{src}:{line}: {text}");
+                break;
+            }
+            level += 1;
+        }
+    }
+    Ok(Value::String(lua.create_string(text)?))
+}
+
+/// A binding: Rust checks the parameters and calls HeyGen; failures are
+/// raised (see [`Raise`]) naming the line of the script's call.
 fn binding(
     lua: &Lua,
     shared: &Arc<Shared>,
+    raise: &Raise,
     def: &'static FunctionDef,
     account: Option<String>,
-) -> mlua::Result<mlua::Function> {
+) -> mlua::Result<Function> {
     let shared = shared.clone();
     let raw =
         lua.create_function(move |lua, params: Option<Value>| -> mlua::Result<(bool, Value)> {
-            let fail = |lua: &Lua, m: String| -> mlua::Result<(bool, Value)> {
-                Ok((false, Value::String(lua.create_string(format!("heygen.{}: {m}", def.name))?)))
+            let fail = |m: String, exit: u8| -> mlua::Result<(bool, Value)> {
+                let message = format!("heygen.{}: {m}", def.name);
+                if let Ok(mut last) = shared.last_api_error.lock() {
+                    *last = Some((message.clone(), exit));
+                }
+                Ok((false, located(lua, message)?))
             };
             let params = match params {
                 None | Some(Value::Nil) => json!({}),
                 Some(v) => match lua.from_value::<Json>(v) {
                     Ok(j) => j,
-                    Err(e) => return fail(lua, format!("parameters cannot be read: {e}")),
+                    Err(e) => {
+                        return fail(
+                            format!("parameters cannot be read: {e}"),
+                            crate::exit::INVALID_INPUT,
+                        );
+                    }
                 },
             };
             let params = match check_params(def, params) {
                 Ok(p) => p,
-                Err(m) => return fail(lua, m),
+                Err(m) => return fail(m, crate::exit::INVALID_INPUT),
             };
             let client = match shared.clients.client(account.as_deref()) {
                 Ok(c) => c,
-                Err(m) => return fail(lua, m),
+                Err(m) => return fail(m, crate::exit::AUTH_ERROR),
             };
             match shared.handle.block_on(call(def, &client, params, shared.opts.dry_run)) {
                 Ok(v) => {
@@ -311,48 +418,25 @@ fn binding(
                         .serialize_unit_to_null(false);
                     Ok((true, lua.to_value_with(&v, opts)?))
                 }
-                Err(e) => {
-                    let (message, exit) = describe(&e);
-                    if let (Some(code), Ok(mut last)) = (exit, shared.last_api_error.lock()) {
-                        *last = Some((message.clone(), code));
-                    }
-                    fail(lua, message)
-                }
+                Err(e) => fail(describe(&e), e.exit_code()),
             }
         })?;
-    checked(lua, raw)
+    raise.wrap(raw)
 }
 
-/// An error's message with its hint, and the exit code an API error maps to.
-fn describe(e: &IntegrationError) -> (String, Option<u8>) {
+/// An error's message with its hint.
+fn describe(e: &IntegrationError) -> String {
     match e {
-        IntegrationError::Api(api) => {
-            let exit = match api.kind() {
-                Some(
-                    crate::heygen::ApiErrorKind::Auth | crate::heygen::ApiErrorKind::Forbidden,
-                ) => crate::exit::AUTH_ERROR,
-                Some(
-                    crate::heygen::ApiErrorKind::InsufficientCredit
-                    | crate::heygen::ApiErrorKind::QuotaExceeded,
-                ) => crate::exit::CREDIT_STOP,
-                _ => crate::exit::API_ERROR,
-            };
-            (format!("{api} — {}", api.hint()), Some(exit))
-        }
-        other => (other.to_string(), None),
+        IntegrationError::Api(api) => format!("{api} — {}", api.hint()),
+        other => other.to_string(),
     }
 }
 
 /// Checks a call's parameters against the definition; returns them as an
 /// object.
 fn check_params(def: &FunctionDef, params: Json) -> Result<serde_json::Map<String, Json>, String> {
-    let map = match params {
-        Json::Object(m) => m,
-        // An empty Lua table arrives as an empty array.
-        Json::Array(a) if a.is_empty() => serde_json::Map::new(),
-        other => {
-            return Err(format!("parameters must be a table like {{limit = 10}}, got {other}"));
-        }
+    let Json::Object(mut map) = params else {
+        return Err(format!("parameters must be a table like {{limit = 10}}, got {params}"));
     };
     for key in map.keys() {
         if !def.params.iter().any(|p| p.name == key) {
@@ -368,12 +452,17 @@ fn check_params(def: &FunctionDef, params: Json) -> Result<serde_json::Map<Strin
         }
     }
     for p in def.params {
-        let Some(v) = map.get(p.name) else {
+        let Some(v) = map.get_mut(p.name) else {
             if p.required {
                 return Err(format!("`{}` is required ({})", p.name, p.description));
             }
             continue;
         };
+        // Lua has one table type: an empty `{}` arrives as an empty object,
+        // and is an empty array where an array is expected.
+        if p.kind == ParamKind::Array && v.as_object().is_some_and(|o| o.is_empty()) {
+            *v = Json::Array(Vec::new());
+        }
         let ok = match p.kind {
             ParamKind::Integer { min, max } => match v.as_f64() {
                 Some(n) if n.fract() == 0.0 && (min as f64..=max as f64).contains(&n) => true,
@@ -483,20 +572,7 @@ async fn call(
                 .map(|s| s.plan.clone())
                 .or_else(|| u.billing_type.clone())
                 .unwrap_or_else(|| "unknown".into());
-            let remaining = u
-                .wallet
-                .as_ref()
-                .and_then(|w| w.remaining_balance)
-                .or_else(|| {
-                    u.subscription
-                        .as_ref()
-                        .and_then(|s| s.credits.premium_credits.as_ref())
-                        .and_then(|c| c.remaining)
-                        .map(|n| n as f64)
-                })
-                .or_else(|| u.usage_based.as_ref().and_then(|b| b.remaining_credits))
-                .or_else(|| u.spendable_usd())
-                .unwrap_or(0.0);
+            let remaining = u.remaining_quota().unwrap_or(0.0);
             json!({"data": with_aliases(&u, &[("plan", json!(plan)), ("remaining_quota", json!(remaining))])})
         }
         "list_templates" => {

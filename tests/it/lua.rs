@@ -98,11 +98,15 @@ fn accounts_route_to_their_own_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
 local h = app.integrations.heygen
-h.work.create_video({video_inputs = {{character = {avatar_id = "avatar-abc123", voice_id = "voice-xyz789"}, script = "Work video"}}})
+local input = {video_inputs = {{character = {avatar_id = "avatar-abc123", voice_id = "voice-xyz789"}, script = "A video"}}}
+h.work.create_video(input)
+h.personal.create_video(input)
+h.personal.heygen_create_video(input)
 local work = h.work.list_videos({limit = 100}).data.videos
 local personal = h.personal.heygen_list_videos({}).data.videos
 local default = h.default.list_videos({}).data.videos
 print("work " .. #work .. ", personal " .. #personal .. ", default " .. #default)
+print("same table each time: " .. tostring(h.work == h.work and h.default == h.default))
 local ok, err = pcall(function() return h.nobody.list_videos({}) end)
 print(ok, err)
 "#;
@@ -114,7 +118,10 @@ print(ok, err)
         &[("HEYGEN_API_KEY_WORK", "sk_work"), ("HEYGEN_API_KEY_PERSONAL", "sk_personal")],
     );
     assert_eq!(out.code, 0, "{}", out.transcript());
-    assert!(out.stdout.contains("work 2, personal 1, default 1"), "{}", out.stdout);
+    // Each account starts with the seed's one video; different counts show
+    // that every call went to its own account.
+    assert!(out.stdout.contains("work 2, personal 3, default 1"), "{}", out.stdout);
+    assert!(out.stdout.contains("same table each time: true"), "{}", out.stdout);
     assert!(out.stdout.contains("no function or account `nobody`"), "{}", out.stdout);
     assert!(
         out.stdout.contains("accounts: default, personal, work"),
@@ -131,14 +138,17 @@ fn errors_are_lua_errors_that_pcall_catches() {
     let script = r#"
 local h = app.integrations.heygen
 local function try(f) local ok, err = pcall(f); print(ok, err) end
-try(function() return h.list_videos({limit = 500}) end)
-try(function() return h.list_videos({limt = 5}) end)
-try(function() return h.get_video({}) end)
-try(function() return h.get_video({video_id = "v_missing"}) end)
-try(function() return h.create_video({video_inputs = {{character = {avatar_id = "nobody"}, script = "hi"}}, test = true}) end)
-try(function() return h.create_video({video_inputs = {{character = {avatar_id = "avatar-abc123"}, script = "hi"}}, dimension = {width = 1000, height = 700}}) end)
+try(function() h.list_videos({limit = 500}) end)
+try(function() h.list_videos({limt = 5}) end)
+try(function() h.get_video({}) end)
+try(function() h.get_video({video_id = "v_missing"}) end)
+try(function() h.create_video({video_inputs = {{character = {avatar_id = "nobody"}, script = "hi"}}, test = true}) end)
+try(function() h.create_video({video_inputs = {{character = {avatar_id = "avatar-abc123"}, script = "hi"}}, dimension = {width = 1000, height = 700}}) end)
 try(function() return h.lsit_videos({}) end)
-try(function() return h.get_current_user({verbose = true}) end)
+try(function() h.get_current_user({verbose = true}) end)
+try(function() h.create_video({video_inputs = {}}) end)
+print(pcall(h.get_video, {}))
+try(function() return h.get_video({}) end)
 "#;
     let out = lua(dir.path(), &sim, script, &[], &[]);
     assert_eq!(out.code, 0, "{}", out.transcript());
@@ -157,6 +167,19 @@ try(function() return h.get_current_user({verbose = true}) end)
         "the error names the line: {}",
         unauthorized.stderr
     );
+    // An uncaught error exits as the CLI would for the same error.
+    let bad_param =
+        lua(dir.path(), &sim, "\napp.integrations.heygen.list_videos({limit = 500})", &[], &[]);
+    assert_eq!(bad_param.code, 3, "{}", bad_param.transcript());
+    assert!(bad_param.stderr.contains("script.lua:2:"), "{}", bad_param.stderr);
+    let unreturnable = lua(dir.path(), &sim, "return {f = print}", &["--json"], &[]);
+    assert_eq!(unreturnable.code, 1, "{}", unreturnable.transcript());
+    assert!(
+        unreturnable.stderr.contains("return value cannot be turned into JSON"),
+        "{}",
+        unreturnable.stderr
+    );
+    assert_eq!(unreturnable.stdout, "", "no result is printed for a value JSON cannot hold");
     let syntax = lua(dir.path(), &sim, "print(\"unclosed", &[], &[]);
     assert_eq!(syntax.code, 3);
     assert!(syntax.stderr.contains("script.lua:1:"), "{}", syntax.stderr);
@@ -190,14 +213,42 @@ fn the_sandbox_has_no_files_processes_or_endless_loops() {
     let probe = lua(
         dir.path(),
         &sim,
-        "print(io, os.execute, os.getenv, require, loadfile, dofile, load, package, debug, type(os.time()))",
+        "print(io, os.execute, os.exit, os.getenv, os.remove, os.rename, os.tmpname, require, loadfile, dofile, load, collectgarbage, package, debug, type(os.time()))",
         &[],
         &[],
     );
-    assert_eq!(probe.stdout.trim(), "nil\tnil\tnil\tnil\tnil\tnil\tnil\tnil\tnil\tnumber");
-    let spin = lua(dir.path(), &sim, "while true do end", &["--max-instructions", "2000000"], &[]);
-    assert_eq!(spin.code, 1);
-    assert!(spin.stderr.contains("limit of 2000000 instructions"), "{}", spin.stderr);
+    assert_eq!(probe.code, 0, "{}", probe.transcript());
+    assert_eq!(probe.stdout.trim(), format!("{}number", "nil\t".repeat(14)));
+    let limited = ["--max-instructions", "2000000"];
+    for (what, script) in [
+        ("a plain loop", "while true do end"),
+        // The limit's error is a Lua error; catching it must not buy more
+        // instructions.
+        (
+            "a loop that catches the limit",
+            "local function spin() while true do end end\nwhile true do pcall(spin) end",
+        ),
+        ("a coroutine", "coroutine.wrap(function() while true do end end)()"),
+        (
+            "a coroutine loop that catches the limit",
+            "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        ),
+    ] {
+        let spin = lua(dir.path(), &sim, script, &limited, &[]);
+        assert_eq!(spin.code, 1, "{what}: {}", spin.transcript());
+        assert!(spin.stderr.contains("limit of 2000000 instructions"), "{what}: {}", spin.stderr);
+    }
+    // Pattern matching runs in C, out of the instruction count's sight: the
+    // wall clock stops it.
+    let backtrack = lua(
+        dir.path(),
+        &sim,
+        "print(string.find(string.rep('a', 20000), '.-.-.-b'))",
+        &["--timeout", "1s"],
+        &[],
+    );
+    assert_eq!(backtrack.code, 1, "{}", backtrack.transcript());
+    assert!(backtrack.stderr.contains("time limit of 1s"), "{}", backtrack.stderr);
     let hog = lua(
         dir.path(),
         &sim,
@@ -225,18 +276,8 @@ fn docs_come_from_the_binding_definitions() {
         }
     }
     let sim = background(fast());
-    let inside = lua(
-        dir.path(),
-        &sim,
-        "io = nil\nlocal d = lua_read_doc('integrations.heygen')\nprint(#d)",
-        &[],
-        &[],
-    );
-    assert_eq!(
-        inside.stdout.trim(),
-        full.stdout.len().to_string(),
-        "lua_read_doc returns the same text"
-    );
+    let inside = lua(dir.path(), &sim, "print(lua_read_doc('integrations.heygen'))", &[], &[]);
+    assert_eq!(inside.stdout, format!("{}\n", full.stdout), "lua_read_doc returns the same text");
     let missing = reelflow(dir.path(), &["doc", "integrations.heygen.nope"], &[]);
     assert_eq!(missing.code, 2);
     settings().bind(|| insta::assert_snapshot!("lua_doc", full.stdout));
