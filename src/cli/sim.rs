@@ -1,10 +1,12 @@
-//! `reelflow sim serve`.
+//! `reelflow sim …`: the simulator as a server, and the knobs of the
+//! in-process one `--sim` starts.
 
 use super::args::{ServeArgs, SimCommand};
 use super::failure::Failure;
 use super::output::note;
+use crate::accounts::Env;
 use crate::exit;
-use crate::sim::{FaultRates, SimConfig, Simulator};
+use crate::sim::{Clock, Delays, FaultRates, SimConfig, Simulator};
 
 /// Runs the command.
 pub async fn run(cmd: &SimCommand) -> Result<u8, Failure> {
@@ -25,30 +27,27 @@ pub async fn run(cmd: &SimCommand) -> Result<u8, Failure> {
 }
 
 fn config(a: &ServeArgs) -> Result<SimConfig, Failure> {
-    for (name, v) in [
-        ("--fail-rate", a.fail_rate),
-        ("--fault-rate", a.fault_rate),
-        ("--error-body-rate", a.error_body_rate),
-        ("--drop-rate", a.drop_rate),
-        ("--slow-rate", a.slow_rate),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            return Err(Failure::usage(format!("{name} must be between 0 and 1, got {v}")));
-        }
+    let mut delays = Delays::default();
+    for spec in &a.delay {
+        delays.parse_into(spec).map_err(|e| Failure::usage(format!("--delay {e}")))?;
     }
-    if a.render_secs < 0.0 || !(0.0..1.0).contains(&a.render_jitter) {
-        return Err(Failure::usage("--render-secs must be ≥ 0 and --render-jitter in [0, 1)"));
+    if !(a.clock_scale.is_finite() && a.clock_scale > 0.0) {
+        return Err(Failure::usage(format!(
+            "--clock-scale must be a positive number (30 = thirty times faster), got {}",
+            a.clock_scale
+        )));
     }
-    if a.max_jobs == 0 {
-        return Err(Failure::usage("--max-jobs must be at least 1"));
-    }
-    Ok(SimConfig {
+    let config = SimConfig {
         render_secs: a.render_secs,
         render_jitter: a.render_jitter,
+        render_sigma: a.render_sigma,
+        render_tail_rate: a.render_tail_rate,
+        render_tail_factor: a.render_tail_factor,
         max_jobs: a.max_jobs,
         fail_rate: a.fail_rate,
         balance_usd: a.balance_usd,
         url_ttl_secs: a.url_ttl_secs,
+        create_latency_ms: a.create_latency_ms,
         seed: a.seed,
         faults: FaultRates {
             server_error: a.fault_rate,
@@ -57,6 +56,67 @@ fn config(a: &ServeArgs) -> Result<SimConfig, Failure> {
             slow: a.slow_rate,
             slow_ms: a.slow_ms,
         },
+        delays,
+        rate_limit_rate: a.rate_limit_rate,
+        clock: Clock::scaled(a.clock_scale),
         ..SimConfig::default()
-    })
+    };
+    config.check(|knob| format!("--{knob}")).map_err(Failure::usage)?;
+    Ok(config)
+}
+
+/// The `--sim` simulator's config: renders take about two seconds so a
+/// demo campaign finishes quickly; `REELFLOW_SIM_*` variables tune it.
+pub fn config_from_env(env: &Env) -> Result<SimConfig, Failure> {
+    let var = |knob: &str| format!("REELFLOW_SIM_{}", knob.to_uppercase().replace('-', "_"));
+    let num = |knob: &str, default: f64| -> Result<f64, Failure> {
+        let key = var(knob);
+        match env.get(&key) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                Failure::usage(format!("{key}={v} is not a number"))
+                    .hint(format!("set {key} to a number, or unset it for the default ({default})"))
+            }),
+        }
+    };
+    let whole = |knob: &str, default: u64| -> Result<u64, Failure> {
+        let key = var(knob);
+        match env.get(&key) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| {
+                Failure::usage(format!("{key}={v} is not a whole number")).hint(format!(
+                    "set {key} to a whole number, or unset it for the default ({default})"
+                ))
+            }),
+        }
+    };
+    let delays = match env.get(&var("delay")) {
+        None => Delays::default(),
+        Some(spec) => {
+            Delays::parse(spec).map_err(|e| Failure::usage(format!("REELFLOW_SIM_DELAY: {e}")))?
+        }
+    };
+    let config = SimConfig {
+        render_secs: num("render-secs", 2.0)?,
+        render_jitter: num("render-jitter", 0.5)?,
+        render_sigma: num("render-sigma", 0.0)?,
+        render_tail_rate: num("render-tail-rate", 0.0)?,
+        render_tail_factor: num("render-tail-factor", 3.0)?,
+        max_jobs: whole("max-jobs", 10)? as usize,
+        fail_rate: num("fail-rate", 0.0)?,
+        rate_limit_rate: num("rate-limit-rate", 0.0)?,
+        balance_usd: num("balance-usd", 100.0)?,
+        seed: whole("seed", 7)?,
+        delays,
+        // Videos survive between commands, so `status`, resumes and
+        // re-downloads work against the simulator as they do against HeyGen.
+        state_file: match env.get("REELFLOW_SIM_STATE") {
+            Some("none") => None,
+            Some(p) => Some(std::path::PathBuf::from(p)),
+            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-state.json")),
+        },
+        ..SimConfig::default()
+    };
+    config.check(var).map_err(Failure::usage)?;
+    Ok(config)
 }

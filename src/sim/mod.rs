@@ -12,10 +12,12 @@
 //! random with [`SimConfig::fail_rate`].
 
 pub mod catalog;
+pub mod clock;
 pub mod faults;
 mod media;
 mod routes;
 mod state;
+pub mod timing;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -31,8 +33,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+pub use clock::Clock;
 pub use faults::{FaultKind, FaultRates, FaultRule};
 pub use state::{RecordedRequest, SimStats};
+pub use timing::{Delay, Delays, EndpointClass, RenderTimes};
 
 use routes::{ApiFault, Caller};
 use state::SimState;
@@ -45,8 +49,18 @@ pub const FAIL_MARKER: &str = "sim:fail";
 pub struct SimConfig {
     /// Render time per job, seconds.
     pub render_secs: f64,
-    /// Spread of render times: each job takes `render_secs × (1 ± jitter)`.
+    /// Spread of render times: each job takes `render_secs × (1 ± jitter)`
+    /// (uniform). Ignored when `render_sigma` > 0.
     pub render_jitter: f64,
+    /// Log-normal spread of render times instead of the uniform one: each
+    /// job takes `render_secs × exp(σ·Z − σ²/2)`, which keeps the mean and
+    /// has a long right tail (0 = off).
+    pub render_sigma: f64,
+    /// Share of renders in a heavy tail: they take `render_tail_factor` ×
+    /// `render_secs` (real renders queue, run long scripts or slow engines).
+    pub render_tail_rate: f64,
+    /// How much longer a tail render takes than the mean (3 = three times).
+    pub render_tail_factor: f64,
     /// Render jobs in flight per key before 429 (HeyGen PAYG: 10).
     pub max_jobs: usize,
     /// Share of renders that fail with `rendering_failed`.
@@ -62,6 +76,13 @@ pub struct SimConfig {
     pub idempotency_ttl_secs: f64,
     /// Random faults.
     pub faults: FaultRates,
+    /// Slow or hung responses per endpoint class (held before processing).
+    pub delays: Delays,
+    /// Share of API requests answered `429 rate_limit_exceeded` whatever
+    /// the job cap (a shared account, a gateway's own limit).
+    pub rate_limit_rate: f64,
+    /// Where the simulator's time comes from (the wall clock by default).
+    pub clock: Clock,
     /// Seed of every random choice.
     pub seed: u64,
     /// Keys accepted; any non-empty key when `None`.
@@ -80,11 +101,73 @@ pub struct SimConfig {
     pub state_file: Option<std::path::PathBuf>,
 }
 
+impl SimConfig {
+    /// Checks the knobs are in range; the message names the knob by the
+    /// word `name` maps it to (a flag or an environment variable).
+    pub fn check(&self, name: impl Fn(&str) -> String) -> Result<(), String> {
+        for (knob, v) in [
+            ("fail-rate", self.fail_rate),
+            ("fault-rate", self.faults.server_error),
+            ("error-body-rate", self.faults.error_body),
+            ("drop-rate", self.faults.drop),
+            ("slow-rate", self.faults.slow),
+            ("rate-limit-rate", self.rate_limit_rate),
+            ("render-tail-rate", self.render_tail_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{} must be between 0 and 1, got {v}", name(knob)));
+            }
+        }
+        if !(self.render_secs.is_finite() && self.render_secs >= 0.0) {
+            return Err(format!("{} must be ≥ 0, got {}", name("render-secs"), self.render_secs));
+        }
+        if !(0.0..1.0).contains(&self.render_jitter) {
+            return Err(format!(
+                "{} must be in [0, 1) (0.2 = ±20 %), got {}",
+                name("render-jitter"),
+                self.render_jitter
+            ));
+        }
+        if !(0.0..=3.0).contains(&self.render_sigma) {
+            return Err(format!(
+                "{} must be between 0 and 3 (0.5 is already a long tail), got {}",
+                name("render-sigma"),
+                self.render_sigma
+            ));
+        }
+        if !(self.render_tail_factor.is_finite() && self.render_tail_factor >= 1.0) {
+            return Err(format!(
+                "{} must be ≥ 1 (3 = three times the mean), got {}",
+                name("render-tail-factor"),
+                self.render_tail_factor
+            ));
+        }
+        if self.max_jobs == 0 {
+            return Err(format!("{} must be at least 1", name("max-jobs")));
+        }
+        Ok(())
+    }
+
+    /// The shape of render times this config asks for.
+    pub fn render_times(&self) -> RenderTimes {
+        RenderTimes {
+            mean_secs: self.render_secs,
+            jitter: self.render_jitter,
+            sigma: self.render_sigma,
+            tail_rate: self.render_tail_rate,
+            tail_factor: self.render_tail_factor,
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             render_secs: 30.0,
             render_jitter: 0.0,
+            render_sigma: 0.0,
+            render_tail_rate: 0.0,
+            render_tail_factor: 3.0,
             max_jobs: 10,
             fail_rate: 0.0,
             balance_usd: 100.0,
@@ -92,6 +175,9 @@ impl Default for SimConfig {
             create_latency_ms: 0,
             idempotency_ttl_secs: 86_400.0,
             faults: FaultRates::default(),
+            delays: Delays::default(),
+            rate_limit_rate: 0.0,
+            clock: Clock::wall(),
             seed: 7,
             accepted_keys: None,
             auth_error_code: "unauthorized",
@@ -159,6 +245,11 @@ impl Simulator {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The simulator's clock (advance it when it is manual).
+    pub fn clock(&self) -> &Clock {
+        &self.state.config.clock
     }
 
     /// The counters.
@@ -262,18 +353,25 @@ async fn front_door(
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
     let api = path.starts_with("/v3/");
-    let (request_id, fault) = {
+    let media = path.starts_with("/_sim/media/");
+    let (request_id, fault, delay) = {
         let mut inner = state.lock();
-        let rid = inner.next_id("req", state.config.seed);
-        if path.starts_with("/_sim/media/") {
+        let rid = inner.next_request_id(state.config.seed);
+        // Slow and hung responses, per endpoint class, before processing.
+        let delay = if api || media {
+            inner.pick_delay(&state.config, EndpointClass::of(&method, &path))
+        } else {
+            None
+        };
+        if media {
             // Media takes scripted faults only (an expired link, a 5xx).
             let fault = faults::take_rule(&mut inner.rules, &method, &path);
             if fault.is_some() {
                 inner.stats.faults_injected += 1;
             }
-            (rid, fault)
+            (rid, fault, delay)
         } else if !api {
-            (rid, None)
+            (rid, None, None)
         } else {
             inner.stats.requests += 1;
             *inner
@@ -288,11 +386,14 @@ async fn front_door(
             if fault.is_some() {
                 inner.stats.faults_injected += 1;
             }
-            (rid, fault)
+            (rid, fault, delay)
         }
     };
+    if let Some(secs) = delay {
+        state.config.clock.sleep(secs).await;
+    }
     if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
-        tokio::time::sleep(delay).await;
+        state.config.clock.sleep(delay.as_secs_f64()).await;
     }
     let mut resp = match &fault {
         Some(FaultKind::Drop) => return Err(dropped()),

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use super::faults::FaultRule;
 use super::media::{self, MediaKind, Presign};
-use super::state::{IdemEntry, Phase, SimState, SimVideo, now};
+use super::state::{IdemEntry, Phase, SimState, SimVideo};
+use super::timing::unit_hash;
 use crate::heygen::rules;
 use crate::heygen::wire::{
     AvatarLook, AvatarType, Caption, CaptionStyle, CreateVideoRequest, GenerateFromTemplate,
@@ -274,7 +275,7 @@ async fn get_template(State(s): State<Shared>, Path(id): Path<String>) -> ApiRes
 async fn me(State(s): State<Shared>, Extension(caller): Extension<Caller>) -> ApiResult {
     let balance = {
         let mut inner = s.lock();
-        inner.settle(&caller.0, &s.config, now());
+        inner.settle(&caller.0, &s.config, s.now());
         inner.account(&caller.0, &s.config).wallet_usd
     };
     ok(json!({
@@ -341,7 +342,7 @@ async fn get_video(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let at = now();
+    let at = s.now();
     let mut inner = s.lock();
     inner.settle(&caller.0, &s.config, at);
     let account = inner.account(&caller.0, &s.config);
@@ -373,7 +374,7 @@ async fn list_videos(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let at = now();
+    let at = s.now();
     let items: Vec<Value> = {
         let mut inner = s.lock();
         inner.settle(&caller.0, &s.config, at);
@@ -419,7 +420,7 @@ async fn video_statuses(
             format!("At most {} video ids per request.", rules::STATUSES_MAX_IDS),
         ));
     }
-    let at = now();
+    let at = s.now();
     let mut inner = s.lock();
     inner.settle(&caller.0, &s.config, at);
     let account = inner.account(&caller.0, &s.config);
@@ -469,7 +470,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiFault> {
 }
 
 fn idem_begin(s: &SimState, caller: &str, scope: &str) -> Result<Idem, ApiFault> {
-    let at = now();
+    let at = s.now();
     let mut inner = s.lock();
     let account = inner.account(caller, &s.config);
     let entry = account.idempotency.get(scope).cloned();
@@ -504,7 +505,7 @@ fn idem_finish(s: &SimState, caller: &str, scope: &str, status: u16, body: &Valu
     if (200..300).contains(&status) || status == 400 || status == 404 {
         account
             .idempotency
-            .insert(scope.to_owned(), IdemEntry::Done { status, body: body.clone(), at: now() });
+            .insert(scope.to_owned(), IdemEntry::Done { status, body: body.clone(), at: s.now() });
     } else {
         account.idempotency.remove(scope);
     }
@@ -539,8 +540,7 @@ async fn with_idempotency(
     let who = caller.0.clone();
     let task = tokio::spawn(async move {
         if state.config.create_latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(state.config.create_latency_ms))
-                .await;
+            state.config.clock.sleep(state.config.create_latency_ms as f64 / 1000.0).await;
         }
         let (status, body) = match process(key.as_deref()) {
             Ok(data) => (StatusCode::OK, json!({ "data": data })),
@@ -556,12 +556,8 @@ async fn with_idempotency(
             let mut resp = (status, axum::Json(body.clone())).into_response();
             if status == StatusCode::TOO_MANY_REQUESTS {
                 // The job cap's Retry-After travels in the body's fault; recompute it.
-                let wait = s
-                    .lock()
-                    .accounts
-                    .get(&caller.0)
-                    .map(|a| a.next_slot_in(now()).ceil().max(1.0) as u64)
-                    .unwrap_or(1);
+                let next = s.lock().accounts.get(&caller.0).map(|a| a.next_slot_in(s.now()));
+                let wait = retry_after(s, next.unwrap_or(1.0));
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
             }
             resp
@@ -686,13 +682,13 @@ fn admit(
     key: Option<&str>,
     spec: NewVideo,
 ) -> Result<String, ApiFault> {
-    let at = now();
+    let at = s.now();
     let cfg = &s.config;
     let mut inner = s.lock();
     inner.settle(caller, cfg, at);
     let account = inner.account(caller, cfg);
     if account.in_flight.len() >= cfg.max_jobs {
-        let wait = account.next_slot_in(at).ceil().max(1.0) as u64;
+        let wait = retry_after(s, account.next_slot_in(at));
         inner.stats.rate_limited_429 += 1;
         let mut f = ApiFault::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -719,8 +715,7 @@ fn admit(
         ));
     }
     let id = inner.next_id("v", cfg.seed);
-    let unit = unit_hash(&id, cfg.seed);
-    let render_secs = cfg.render_secs * (1.0 + cfg.render_jitter * (2.0 * unit - 1.0));
+    let render_secs = cfg.render_times().pick(|what| unit_hash(&format!("{id}/{what}"), cfg.seed));
     let fails = spec.script.contains(super::FAIL_MARKER)
         || spec.title.as_deref().is_some_and(|t| t.contains(super::FAIL_MARKER))
         || unit_hash(&format!("{id}/fail"), cfg.seed) < cfg.fail_rate;
@@ -756,11 +751,10 @@ fn admit(
     Ok(id)
 }
 
-/// A uniform number in [0, 1) derived from a string.
-fn unit_hash(s: &str, seed: u64) -> f64 {
-    let h = blake3::hash(format!("{seed}/{s}").as_bytes());
-    let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
-    (n >> 11) as f64 / (1u64 << 53) as f64
+/// `Retry-After` for a wait of `secs` by the simulator's clock: whole real
+/// seconds (what HeyGen sends), at least 1.
+fn retry_after(s: &SimState, secs: f64) -> u64 {
+    s.config.clock.real_secs(secs).ceil().max(1.0) as u64
 }
 
 async fn generate_from_template(
@@ -822,7 +816,7 @@ async fn generate_from_template(
             let inner = s2.lock();
             let account = inner.accounts.get(&who).expect("admitted above");
             let video = account.video(&id).expect("admitted above");
-            Ok(video_json(&s2, video, now()))
+            Ok(video_json(&s2, video, s2.now()))
         },
     )
     .await
@@ -916,11 +910,11 @@ async fn media_file(
                 "The request signature we calculated does not match the signature you provided",
             );
         }
-        if (expires as f64) < now() {
+        if (expires as f64) < s.now() {
             return denied(&s, "Request has expired");
         }
     }
-    let at = now();
+    let at = s.now();
     let found = {
         let inner = s.lock();
         inner
@@ -950,7 +944,7 @@ async fn media_file(
 // ---- control plane --------------------------------------------------------
 
 async fn stats(State(s): State<Shared>) -> Response {
-    let at = now();
+    let at = s.now();
     let mut inner = s.lock();
     let keys: Vec<String> = inner.accounts.keys().cloned().collect();
     for k in keys {

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,11 +9,7 @@ use serde_json::Value;
 use super::SimConfig;
 use super::catalog::Catalog;
 use super::faults::{FaultKind, FaultRule};
-
-/// Seconds since the Unix epoch, as a float.
-pub fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
+use super::timing::{EndpointClass, unit_hash};
 
 /// Counters a test reads from `/_sim/stats` to check what really happened.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,6 +38,8 @@ pub struct SimStats {
     pub not_found_404: u64,
     /// Faults injected.
     pub faults_injected: u64,
+    /// Responses held back by `delays`, per endpoint class.
+    pub delayed_by_class: BTreeMap<String, u64>,
     /// Renders that completed.
     pub completed: u64,
     /// Renders that failed.
@@ -221,7 +218,13 @@ pub struct Inner {
     pub rules: Vec<FaultRule>,
     pub requests: VecDeque<RecordedRequest>,
     rng: u64,
+    /// Ids handed out for videos (their sequence number).
     counter: u64,
+    /// Request ids handed out (apart from videos', so video ids and their
+    /// render times do not depend on how requests interleave).
+    request_counter: u64,
+    /// Requests seen per endpoint class, for deterministic delays.
+    class_seq: [u64; EndpointClass::ALL.len()],
 }
 
 impl Inner {
@@ -263,11 +266,32 @@ impl Inner {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// A fresh id with a prefix: `v_…`, `req_…`.
+    /// A fresh id with a prefix: `v_…`.
     pub fn next_id(&mut self, prefix: &str, seed: u64) -> String {
         self.counter += 1;
         let h = blake3::hash(format!("{seed}/{prefix}/{}", self.counter).as_bytes());
         format!("{prefix}_{}", &h.to_hex()[..24])
+    }
+
+    /// A fresh `X-Request-Id`.
+    pub fn next_request_id(&mut self, seed: u64) -> String {
+        self.request_counter += 1;
+        let h = blake3::hash(format!("{seed}/req/{}", self.request_counter).as_bytes());
+        format!("req_{}", &h.to_hex()[..24])
+    }
+
+    /// Whether this request of `class` is held back, and for how long
+    /// (seconds of the simulator's clock). The n-th request of a class
+    /// decides the same way on every run with the same seed.
+    pub fn pick_delay(&mut self, config: &SimConfig, class: EndpointClass) -> Option<f64> {
+        if !config.delays.any() {
+            return None;
+        }
+        let n = &mut self.class_seq[class as usize];
+        *n += 1;
+        let secs = config.delays.pick(class, *n, |s| unit_hash(s, config.seed))?;
+        *self.stats.delayed_by_class.entry(class.name().to_owned()).or_default() += 1;
+        Some(secs)
     }
 
     pub fn account(&mut self, key: &str, config: &SimConfig) -> &mut Account {
@@ -306,7 +330,11 @@ impl Inner {
             return Some(kind);
         }
         let rates = config.faults;
-        rates.pick(&mut || self.draw())
+        if let Some(kind) = rates.pick(&mut || self.draw()) {
+            return Some(kind);
+        }
+        (config.rate_limit_rate > 0.0 && self.draw() < config.rate_limit_rate)
+            .then_some(FaultKind::RateLimit { retry_after: 1 })
     }
 }
 
@@ -329,6 +357,11 @@ impl SimState {
             media_key,
             config,
         }
+    }
+
+    /// The simulator's time (Unix seconds by its clock).
+    pub fn now(&self) -> f64 {
+        self.config.clock.now()
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
