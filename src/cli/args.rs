@@ -363,6 +363,18 @@ pub struct AccountsArgs {
 pub enum SimCommand {
     /// Serve the simulator until Ctrl-C
     Serve(Box<ServeArgs>),
+    /// Forget every video, account and wallet of the --sim world (ids are never reused)
+    Reset,
+    /// Show the --sim world's wallets, or set them all with --set
+    Wallet(SimWalletArgs),
+}
+
+/// `reelflow sim wallet`.
+#[derive(Debug, Args)]
+pub struct SimWalletArgs {
+    /// Set every account's wallet (and new accounts') to this many USD
+    #[arg(long, value_name = "USD")]
+    pub set: Option<f64>,
 }
 
 const SERVE_HELP: &str = "\

@@ -1,16 +1,24 @@
-//! `reelflow sim …`: the simulator as a server, and the knobs of the
-//! in-process one `--sim` starts.
+//! `reelflow sim …`: the simulator as a server, the `--sim` world's
+//! upkeep (`reset`, `wallet`), and the knobs of the in-process simulator
+//! `--sim` starts.
 
-use super::args::{ServeArgs, SimCommand};
+use super::args::{GlobalArgs, ServeArgs, SimCommand, SimWalletArgs};
 use super::failure::Failure;
-use super::output::note;
+use super::output::{Table, note, print_data};
 use crate::accounts::Env;
 use crate::exit;
-use crate::sim::{Clock, Delays, FaultRates, SimConfig, Simulator};
+use crate::sim::{Clock, Delays, FaultRates, SimConfig, Simulator, WorldFile};
 
 /// Runs the command.
-pub async fn run(cmd: &SimCommand) -> Result<u8, Failure> {
-    let SimCommand::Serve(args) = cmd;
+pub async fn run(cmd: &SimCommand, global: &GlobalArgs) -> Result<u8, Failure> {
+    match cmd {
+        SimCommand::Serve(args) => serve(args).await,
+        SimCommand::Reset => reset(global),
+        SimCommand::Wallet(args) => wallet(args, global),
+    }
+}
+
+async fn serve(args: &ServeArgs) -> Result<u8, Failure> {
     let config = config(args)?;
     let sim = Simulator::start(config, args.addr).await?;
     note(format!("HeyGen v3 simulator listening on {}", sim.base_url()));
@@ -23,6 +31,78 @@ pub async fn run(cmd: &SimCommand) -> Result<u8, Failure> {
         _ = tokio::signal::ctrl_c() => {}
         _ = sim.wait() => {}
     }
+    Ok(exit::SUCCESS)
+}
+
+/// The `--sim` world file, or a usage error saying why there is none.
+fn world(env: &Env) -> Result<WorldFile, Failure> {
+    let config = config_from_env(env)?;
+    let Some(path) = config.state_file.clone() else {
+        return Err(Failure::usage(
+            "REELFLOW_SIM_STATE=none: the --sim world lives in memory, there is nothing to change",
+        )
+        .hint("unset REELFLOW_SIM_STATE to use the shared world in your cache folder"));
+    };
+    WorldFile::open(SimConfig { set_balance_on_start: None, ..config }).map_err(|e| {
+        Failure::new(exit::FAILURE, "sim_world", e.to_string())
+            .hint(format!("the --sim world is {}", path.display()))
+    })
+}
+
+fn reset(global: &GlobalArgs) -> Result<u8, Failure> {
+    let env = Env::from_process();
+    let world = world(&env)?;
+    let forgotten =
+        world.reset().map_err(|e| Failure::new(exit::FAILURE, "sim_world", e.to_string()))?;
+    if global.json {
+        print_data(&serde_json::json!({ "reset": true, "videos_forgotten": forgotten }));
+    } else {
+        note(format!(
+            "the --sim world is fresh: {forgotten} video{} forgotten, wallets back to ${:.2}",
+            if forgotten == 1 { "" } else { "s" },
+            config_from_env(&env)?.balance_usd
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn wallet(args: &SimWalletArgs, global: &GlobalArgs) -> Result<u8, Failure> {
+    let env = Env::from_process();
+    let world = world(&env)?;
+    let failed = |e: std::io::Error| Failure::new(exit::FAILURE, "sim_world", e.to_string());
+    if let Some(usd) = args.set {
+        if !(usd.is_finite() && usd >= 0.0) {
+            return Err(Failure::usage(format!("--set must be a number of USD ≥ 0, got {usd}")));
+        }
+        world.set_balance(usd).map_err(failed)?;
+    }
+    let wallets = world.wallets().map_err(failed)?;
+    if global.json {
+        print_data(&wallets);
+        return Ok(exit::SUCCESS);
+    }
+    if wallets.is_empty() {
+        note(match args.set {
+            Some(usd) => format!("no simulated accounts yet; new ones start with ${usd:.2}"),
+            None => format!(
+                "no simulated accounts yet; new ones start with ${:.2}",
+                config_from_env(&env)?.balance_usd
+            ),
+        });
+        return Ok(exit::SUCCESS);
+    }
+    let mut table = Table::new(&["ACCOUNT", "BALANCE", "HELD", "AVAILABLE", "VIDEOS", "RENDERING"]);
+    for w in &wallets {
+        table.row(vec![
+            w.account.clone(),
+            format!("${:.2}", w.balance_usd),
+            format!("${:.2}", w.held_usd),
+            format!("${:.2}", (w.balance_usd - w.held_usd).max(0.0)),
+            w.videos.to_string(),
+            w.rendering.to_string(),
+        ]);
+    }
+    table.print();
     Ok(exit::SUCCESS)
 }
 
@@ -113,7 +193,13 @@ pub fn config_from_env(env: &Env) -> Result<SimConfig, Failure> {
         state_file: match env.get("REELFLOW_SIM_STATE") {
             Some("none") => None,
             Some(p) => Some(std::path::PathBuf::from(p)),
-            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-state.json")),
+            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-world.sqlite3")),
+        },
+        // A balance given for --sim applies to the world as it is, not
+        // only to accounts it has yet to create.
+        set_balance_on_start: match env.get(&var("balance-usd")) {
+            Some(_) => Some(num("balance-usd", 100.0)?),
+            None => None,
         },
         ..SimConfig::default()
     };

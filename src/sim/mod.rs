@@ -10,6 +10,12 @@
 //!
 //! A render fails when its script or title contains [`FAIL_MARKER`], or at
 //! random with [`SimConfig::fail_rate`].
+//!
+//! Timing is modelled ([`timing`]): render-time variance with a heavy tail,
+//! slow or hung responses per endpoint class, random 429s, all from the
+//! seed; time itself comes from an injectable [`Clock`]. The world lives in
+//! memory, or with [`SimConfig::state_file`] in an SQLite file written
+//! through on every change and shared by every simulator that opens it.
 
 pub mod catalog;
 pub mod clock;
@@ -18,6 +24,7 @@ mod media;
 mod routes;
 mod state;
 pub mod timing;
+mod world;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -37,6 +44,7 @@ pub use clock::Clock;
 pub use faults::{FaultKind, FaultRates, FaultRule};
 pub use state::{RecordedRequest, SimStats};
 pub use timing::{Delay, Delays, EndpointClass, RenderTimes};
+pub use world::WorldError;
 
 use routes::{ApiFault, Caller};
 use state::SimState;
@@ -96,9 +104,15 @@ pub struct SimConfig {
     pub record_limit: usize,
     /// Base URL media links point at; set when the server starts.
     pub public_base: Option<String>,
-    /// Where accounts, videos and wallets persist between runs (`--sim`
-    /// keeps them in the user's cache folder); `None` keeps them in memory.
+    /// The durable world: an SQLite file holding accounts, videos, wallets
+    /// and idempotency keys, written through on every change and shared by
+    /// every simulator (thread or process) that opens it (`--sim` keeps it
+    /// in the user's cache folder). `None` keeps the world in memory.
     pub state_file: Option<std::path::PathBuf>,
+    /// Sets every existing account's wallet (and new accounts') when the
+    /// simulator starts, so a balance given for `--sim` applies to a world
+    /// that already exists.
+    pub set_balance_on_start: Option<f64>,
 }
 
 impl SimConfig {
@@ -185,7 +199,91 @@ impl Default for SimConfig {
             record_limit: 10_000,
             public_base: None,
             state_file: None,
+            set_balance_on_start: None,
         }
+    }
+}
+
+/// A world file opened without serving it, for `reelflow sim reset` and
+/// `reelflow sim wallet`.
+pub struct WorldFile {
+    state: SimState,
+}
+
+/// One account of a world, as `reelflow sim wallet` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WalletView {
+    /// The account name under `--sim` (its key is `sim-NAME`), else a
+    /// short hash of the key.
+    pub account: String,
+    /// Remaining balance, USD (renders are charged when they complete).
+    pub balance_usd: f64,
+    /// Held for renders in flight, USD.
+    pub held_usd: f64,
+    /// Videos the account has (the built-in example included).
+    pub videos: usize,
+    /// Of those, still rendering.
+    pub rendering: usize,
+}
+
+impl WorldFile {
+    /// Opens the world named by `config.state_file` (creating it if needed).
+    pub fn open(config: SimConfig) -> std::io::Result<WorldFile> {
+        if config.state_file.is_none() {
+            return Err(std::io::Error::other(
+                "no world file: the simulator keeps its world in memory",
+            ));
+        }
+        let state = SimState::new(config);
+        state.open_world()?;
+        Ok(WorldFile { state })
+    }
+
+    /// Every account, settled up to now, by name.
+    pub fn wallets(&self) -> std::io::Result<Vec<WalletView>> {
+        let mut w = self.state.world();
+        if !w.in_sync() {
+            return Err(std::io::Error::other("the world file is busy; try again"));
+        }
+        w.settle_all(&self.state.config, self.state.now());
+        let mut out: Vec<WalletView> = w
+            .accounts
+            .iter()
+            .map(|(key, a)| WalletView {
+                account: key
+                    .strip_prefix("sim-")
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("key {}", routes::short_key(key))),
+                balance_usd: a.wallet_usd(),
+                held_usd: a.reserved_usd(),
+                videos: a.index.len(),
+                rendering: a.in_flight.len(),
+            })
+            .collect();
+        w.commit()?;
+        out.sort_by(|a, b| a.account.cmp(&b.account));
+        Ok(out)
+    }
+
+    /// Sets every account's wallet, and the one new accounts start with.
+    pub fn set_balance(&self, usd: f64) -> std::io::Result<()> {
+        let mut w = self.state.world();
+        if !w.in_sync() {
+            return Err(std::io::Error::other("the world file is busy; try again"));
+        }
+        w.set_balance(usd);
+        Ok(w.commit()?)
+    }
+
+    /// Forgets every account, video and idempotency key; ids already
+    /// handed out are never handed out again. Returns how many videos
+    /// were forgotten.
+    pub fn reset(&self) -> std::io::Result<usize> {
+        let mut inner = self.state.lock();
+        let store = inner.store.as_mut().ok_or_else(|| std::io::Error::other("no world file"))?;
+        let videos = store.video_rows()?;
+        store.reset()?;
+        Ok(videos as usize)
     }
 }
 
@@ -209,12 +307,9 @@ impl Simulator {
         let addr = listener.local_addr()?;
         config.public_base.get_or_insert_with(|| format!("http://{addr}"));
         let state = Arc::new(SimState::new(config));
-        if let Some(path) = &state.config.state_file {
-            // A missing or unreadable file starts a fresh simulated world.
-            if let Some(p) = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
-            {
-                state.lock().restore(p);
-            }
+        state.open_world()?;
+        if let Some(usd) = state.config.set_balance_on_start {
+            state.world().set_balance(usd);
         }
         let router = routes::router(state.clone());
         let serving = state.clone();
@@ -272,11 +367,9 @@ impl Simulator {
         self.state.lock().rules.extend(rules);
     }
 
-    /// Sets every known account's wallet.
+    /// Sets every known account's wallet, and the one new accounts get.
     pub fn set_balance(&self, usd: f64) {
-        for account in self.state.lock().accounts.values_mut() {
-            account.wallet_usd = usd;
-        }
+        self.state.world().set_balance(usd);
     }
 
     /// The catalog it serves.
@@ -284,11 +377,10 @@ impl Simulator {
         &self.state.catalog
     }
 
-    /// Writes accounts, videos and wallets to the state file, if any.
+    /// Nothing left to write: a durable world is written through on every
+    /// change. Kept so callers that end a session with it need no change.
     pub fn save(&self) -> std::io::Result<()> {
-        let Some(path) = &self.state.config.state_file else { return Ok(()) };
-        let bytes = self.state.lock().snapshot().map_err(std::io::Error::other)?;
-        crate::results::write_atomic(path, &bytes)
+        Ok(())
     }
 
     /// Serves until the process ends.

@@ -621,3 +621,288 @@ fn knobs_are_checked_on_flags_and_variables() {
         assert!(help.stdout.contains(knob), "{knob} in help:\n{}", help.stdout);
     }
 }
+
+// ---- the durable world ----------------------------------------------------
+
+/// A config on the world file `path` with a shared manual clock.
+fn on_world(path: &std::path::Path, clock: &Clock, config: SimConfig) -> SimConfig {
+    SimConfig { state_file: Some(path.to_owned()), clock: clock.clone(), ..config }
+}
+
+#[tokio::test]
+async fn two_simulators_on_one_world_share_videos_the_job_cap_and_the_id_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.sqlite3");
+    let clock = Clock::manual(T0);
+    let config = || {
+        on_world(
+            &path,
+            &clock,
+            SimConfig { render_secs: 10.0, max_jobs: 3, ..SimConfig::default() },
+        )
+    };
+    let (a, b) = (start(config()).await, start(config()).await);
+    let (base_a, base_b) = (a.base_url(), b.base_url());
+
+    let (_, made, _) = post(&base_a, "k", "/v3/videos", &avatar("made on a"), None).await;
+    let id = made["data"]["video_id"].as_str().unwrap().to_owned();
+    let (status, seen) = get(&base_b, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!((status, seen["data"]["status"].as_str()), (StatusCode::OK, Some("pending")));
+
+    // The job cap is the account's, whichever simulator answers.
+    assert_eq!(post(&base_b, "k", "/v3/videos", &avatar("b1"), None).await.0, StatusCode::OK);
+    assert_eq!(post(&base_a, "k", "/v3/videos", &avatar("a2"), None).await.0, StatusCode::OK);
+    let (status, _, headers) = post(&base_b, "k", "/v3/videos", &avatar("b2"), None).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (StatusCode::TOO_MANY_REQUESTS, &"10".parse().unwrap())
+    );
+
+    // An Idempotency-Key used on one replays on the other.
+    let (_, first, _) = post(&base_a, "other", "/v3/videos", &avatar("keyed"), Some("row-1")).await;
+    let (_, again, _) = post(&base_b, "other", "/v3/videos", &avatar("keyed"), Some("row-1")).await;
+    assert_eq!(first, again);
+
+    // Interleaved creates on both never hand out the same id.
+    let mut ids = vec![id.clone()];
+    for i in 0..10 {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        let (status, v, _) =
+            post(base, &format!("key-{i}"), "/v3/videos", &avatar("x"), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        ids.push(v["data"]["video_id"].as_str().unwrap().to_owned());
+    }
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+
+    // Completion is charged once, by whichever simulator sees it first.
+    clock.advance(10.0);
+    let (_, done) = get(&base_b, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(done["data"]["status"], "completed");
+    let (_, me_a) = get(&base_a, "k", "/v3/users/me").await;
+    let (_, me_b) = get(&base_b, "k", "/v3/users/me").await;
+    assert_eq!(me_a["data"]["wallet"], me_b["data"]["wallet"]);
+    let charged = a.stats().charged_usd + b.stats().charged_usd;
+    let balance = me_a["data"]["wallet"]["remaining_balance"].as_f64().unwrap();
+    assert!((100.0 - balance - charged).abs() < 0.01, "charged {charged}, balance {balance}");
+
+    // A delete on one is a 404 on the other.
+    let resp = crate::support::http()
+        .delete(format!("{base_a}/v3/videos/{id}"))
+        .header("x-api-key", "k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(get(&base_b, "k", &format!("/v3/videos/{id}")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_world_survives_restarts_and_renders_finish_while_nobody_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.sqlite3");
+    let clock = Clock::manual(T0);
+    let config =
+        || on_world(&path, &clock, SimConfig { render_secs: 10.0, ..SimConfig::default() });
+    let mut ids = Vec::new();
+    let first = start(config()).await;
+    ids.extend(create_many(&first.base_url(), 3).await);
+    let (_, keyed, _) =
+        post(&first.base_url(), "k", "/v3/videos", &avatar("keyed"), Some("row-9")).await;
+    drop(first);
+
+    // Nobody is serving while the renders run.
+    clock.advance(11.0);
+    let second = start(config()).await;
+    let base = second.base_url();
+    assert!(completed(&base, &ids).await.iter().all(|c| *c), "finished by the clock");
+    let (_, me) = get(&base, "k", "/v3/users/me").await;
+    let balance = me["data"]["wallet"]["remaining_balance"].as_f64().unwrap();
+    assert!(balance < 100.0, "completed renders were charged: {balance}");
+    let (_, replay, _) = post(&base, "k", "/v3/videos", &avatar("keyed"), Some("row-9")).await;
+    assert_eq!(replay, keyed, "the Idempotency-Key outlived the restart");
+    ids.extend(create_many(&base, 3).await);
+    drop(second);
+
+    let third = start(config()).await;
+    ids.extend(create_many(&third.base_url(), 3).await);
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 9, "ids are never reused across restarts: {ids:?}");
+    let (_, me_again) = get(&third.base_url(), "k", "/v3/users/me").await;
+    assert_eq!(
+        me_again["data"]["wallet"]["remaining_balance"].as_f64().unwrap(),
+        balance,
+        "charged once"
+    );
+}
+
+#[tokio::test]
+async fn a_world_file_that_is_not_one_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim-state.json");
+    std::fs::write(&path, r#"{"accounts": {}, "counter": 3}"#).unwrap();
+    let config = SimConfig { state_file: Some(path.clone()), ..fast() };
+    let err = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains("is not a simulator world"),
+        "{text}"
+    );
+}
+
+/// Runs the binary under `--sim`-friendly settings on the world at `world`.
+fn on_world_bin(
+    dir: &std::path::Path,
+    world: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> crate::support::Output {
+    let world = world.to_str().unwrap();
+    let mut all = vec![("REELFLOW_SIM_STATE", world), ("REELFLOW_SIM_RENDER_SECS", "0.5")];
+    all.extend_from_slice(env);
+    crate::support::reelflow(dir, args, &all)
+}
+
+fn body_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("body.json");
+    std::fs::write(&path, avatar("Hello from another terminal.").to_string()).unwrap();
+    path
+}
+
+fn json_of(out: &crate::support::Output) -> Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.transcript()))
+}
+
+#[test]
+fn processes_share_the_sim_world_and_reset_and_wallet_change_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.sqlite3");
+    let body = body_file(dir.path());
+    let body = body.to_str().unwrap();
+    let bin = |args: &[&str], env: &[(&str, &str)]| on_world_bin(dir.path(), &world, args, env);
+
+    // Six processes create at once; every video is distinct and visible to a seventh.
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (dir, world, body) = (dir.path().to_owned(), world.clone(), body.to_owned());
+            std::thread::spawn(move || {
+                on_world_bin(
+                    &dir,
+                    &world,
+                    &["--sim", "--json", "videos", "create", "--body", &body],
+                    &[],
+                )
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = handles
+        .into_iter()
+        .map(|h| {
+            let out = h.join().unwrap();
+            assert_eq!(out.code, 0, "{}", out.transcript());
+            json_of(&out)["data"]["video_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    let listed = json_of(&bin(&["--sim", "--json", "videos", "list", "--limit", "20"], &[]));
+    for id in &ids {
+        assert!(listed.to_string().contains(id.as_str()), "{id} listed by another process");
+    }
+
+    // A wallet set from the command line is what the API says.
+    let wallets = json_of(&bin(&["--json", "sim", "wallet", "--set", "500"], &[]));
+    assert_eq!(wallets["data"][0]["account"], "default");
+    assert_eq!(wallets["data"][0]["balance_usd"], 500.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 500.0);
+    let human = bin(&["sim", "wallet"], &[]);
+    assert!(human.stdout.starts_with("ACCOUNT  BALANCE"), "{}", human.transcript());
+    // The balance variable applies to the world as it is.
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[("REELFLOW_SIM_BALANCE_USD", "42")]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 42.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 42.0, "and stays");
+
+    // Reset forgets the videos; new ids are still new.
+    let reset = bin(&["sim", "reset"], &[]);
+    assert_eq!(reset.code, 0, "{}", reset.transcript());
+    assert!(reset.stderr.contains("6 videos forgotten"), "{}", reset.stderr);
+    let gone = bin(&["--sim", "videos", "get", &ids[0]], &[]);
+    assert_ne!(gone.code, 0, "{}", gone.transcript());
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 100.0, "a fresh wallet");
+    let again = json_of(&bin(&["--sim", "--json", "videos", "create", "--body", body], &[]));
+    let new_id = again["data"]["video_id"].as_str().unwrap();
+    assert!(!ids.iter().any(|i| i == new_id), "{new_id} was handed out before the reset");
+
+    let none = crate::support::reelflow(dir.path(), &["sim", "wallet"], &[]);
+    assert_eq!(none.code, 2, "REELFLOW_SIM_STATE=none has no world: {}", none.transcript());
+}
+
+#[test]
+fn a_sigkilled_sim_run_resumes_as_against_heygen() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.sqlite3");
+    let rows = 12;
+    let mut csv = String::from("id,name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("u{i:02},Person {i}\n"));
+    }
+    std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("campaign.yaml"),
+        "version: 1\nname: kill-sim\ndata:\n  csv: rows.csv\n  key: \"{{ id }}\"\nvideo:\n  scenes:\n    - avatar: Abigail_expressive_2024112501\n      voice: 1bd001e7e50f421d891986aad5c8bbd2\n      script: \"Hello {{ name }}, welcome aboard.\"\noutput:\n  results: out/results.json\n  download: \"out/videos/{{ key }}.mp4\"\nrun:\n  poll:\n    every: 1s\n",
+    )
+    .unwrap();
+    let env = [
+        ("REELFLOW_SIM_STATE", world.to_str().unwrap()),
+        ("REELFLOW_SIM_RENDER_SECS", "1.5"),
+        ("REELFLOW_SIM_MAX_JOBS", "4"),
+    ];
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
+    cmd.current_dir(dir.path())
+        .args(["run", "campaign.yaml", "--sim", "--concurrency", "4"])
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Kill it once the world holds some of its videos (and not all).
+    let file = reelflow::sim::WorldFile::open(SimConfig {
+        state_file: Some(world.clone()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let accepted = || file.wallets().unwrap().first().map(|w| w.videos - 1).unwrap_or(0);
+    for _ in 0..3000 {
+        if accepted() >= 4 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill(); // SIGKILL: no cleanup runs
+    let _ = child.wait();
+    let before = accepted();
+    assert!((4..rows).contains(&before), "killed mid-run with {before} videos accepted");
+
+    let rerun = crate::support::reelflow(dir.path(), &["run", "campaign.yaml", "--sim"], &env);
+    assert_eq!(rerun.code, 0, "{}", rerun.transcript());
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+    )
+    .unwrap();
+    let entries = results["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), rows);
+    assert!(entries.iter().all(|e| e["status"] == "completed"), "{results:#}");
+    let mut ids: Vec<&str> = entries.iter().map(|e| e["video_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), rows, "one distinct video per row");
+    assert_eq!(accepted(), rows, "no video created twice across the kill");
+}
