@@ -906,3 +906,34 @@ fn a_sigkilled_sim_run_resumes_as_against_heygen() {
     assert_eq!(ids.len(), rows, "one distinct video per row");
     assert_eq!(accepted(), rows, "no video created twice across the kill");
 }
+
+#[tokio::test]
+async fn media_and_create_delays_hold_only_their_own_requests() {
+    let sim = start(manual(SimConfig {
+        render_secs: 1.0,
+        delays: Delays::parse("media=100%:30,create=100%:5").unwrap(),
+        ..SimConfig::default()
+    }))
+    .await;
+    let base = sim.base_url();
+    let create = tokio::spawn({
+        let base = base.clone();
+        async move { post(&base, "k", "/v3/videos", &avatar("held create"), None).await }
+    });
+    until_held(&sim, 1).await;
+    assert_eq!(get(&base, "k", "/v3/users/me").await.0, StatusCode::OK, "others are not held");
+    assert_eq!(sim.stats().videos_created, 0, "a held create is not processed yet");
+    sim.clock().advance(5.0);
+    let (status, created, _) = create.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let id = created["data"]["video_id"].as_str().unwrap();
+    sim.clock().advance(1.0);
+    let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    let url = v["data"]["video_url"].as_str().unwrap().to_owned();
+    let download = tokio::spawn(async move { crate::support::http().get(&url).send().await });
+    until_held(&sim, 1).await;
+    sim.clock().advance(30.0);
+    assert_eq!(download.await.unwrap().unwrap().status(), StatusCode::OK);
+    let delayed = sim.stats().delayed_by_class;
+    assert_eq!((delayed.get("create"), delayed.get("media")), (Some(&1), Some(&1)));
+}
