@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::state::{Account, IdemEntry, SimVideo};
 
@@ -323,8 +323,6 @@ impl Store {
         self.conn
             .query_row("SELECT COUNT(*) FROM videos", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
-            .optional()
-            .map(|n| n.unwrap_or(0))
             .map_err(|e| sql_err(&self.path, e))
     }
 }
