@@ -93,7 +93,7 @@ pub enum Command {
         #[arg(default_value = "integrations.heygen")]
         page: String,
     },
-    /// Run the local HeyGen v3 simulator
+    /// The local HeyGen v3 simulator: serve it, or reset and refill the --sim world
     #[command(subcommand)]
     Sim(SimCommand),
 }
@@ -365,14 +365,14 @@ pub enum SimCommand {
     Serve(Box<ServeArgs>),
     /// Forget every video, account and wallet of the --sim world (ids are never reused)
     Reset,
-    /// Show the --sim world's wallets, or set them all with --set
+    /// Show the --sim world's wallets, or set them with --set (all, or --account's)
     Wallet(SimWalletArgs),
 }
 
 /// `reelflow sim wallet`.
 #[derive(Debug, Args)]
 pub struct SimWalletArgs {
-    /// Set every account's wallet (and new accounts') to this many USD
+    /// Set every account's wallet (and new accounts') to this many USD; with --account, only that one's
     #[arg(long, value_name = "USD")]
     pub set: Option<f64>,
 }

@@ -70,13 +70,19 @@ fn wallet(args: &SimWalletArgs, global: &GlobalArgs) -> Result<u8, Failure> {
     let env = Env::from_process();
     let world = world(&env)?;
     let failed = |e: std::io::Error| Failure::new(exit::FAILURE, "sim_world", e.to_string());
+    // Under --sim, account NAME is the key `sim-NAME` (see the context).
+    let name = global.account.as_deref().map(crate::accounts::normalize_name).transpose()?;
     if let Some(usd) = args.set {
         if !(usd.is_finite() && usd >= 0.0) {
             return Err(Failure::usage(format!("--set must be a number of USD ≥ 0, got {usd}")));
         }
-        world.set_balance(usd).map_err(failed)?;
+        let key = name.as_ref().map(|n| format!("sim-{n}"));
+        world.set_balance(key.as_deref(), usd).map_err(failed)?;
     }
-    let wallets = world.wallets().map_err(failed)?;
+    let mut wallets = world.wallets().map_err(failed)?;
+    if let Some(n) = &name {
+        wallets.retain(|w| &w.account == n);
+    }
     if global.json {
         print_data(&wallets);
         return Ok(exit::SUCCESS);

@@ -265,13 +265,17 @@ impl WorldFile {
         Ok(out)
     }
 
-    /// Sets every account's wallet, and the one new accounts start with.
-    pub fn set_balance(&self, usd: f64) -> std::io::Result<()> {
+    /// Sets every account's wallet, and the one new accounts start with;
+    /// with `key`, only that account's (created if new).
+    pub fn set_balance(&self, key: Option<&str>, usd: f64) -> std::io::Result<()> {
         let mut w = self.state.world();
         if !w.in_sync() {
             return Err(std::io::Error::other("the world file is busy; try again"));
         }
-        w.set_balance(usd);
+        match key {
+            Some(key) => w.account(key, &self.state.config).set_wallet(usd),
+            None => w.set_balance(usd),
+        }
         Ok(w.commit()?)
     }
 

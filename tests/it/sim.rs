@@ -825,6 +825,20 @@ fn processes_share_the_sim_world_and_reset_and_wallet_change_it() {
     let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
     assert_eq!(me["data"]["wallet"]["remaining_balance"], 42.0, "and stays");
 
+    // --account sets one account's wallet only.
+    let alt = json_of(&bin(&["--json", "--account", "alt", "sim", "wallet", "--set", "7"], &[]));
+    assert_eq!(
+        alt["data"],
+        json!([{"account": "alt", "balance_usd": 7.0, "held_usd": 0.0, "videos": 1, "rendering": 0}])
+    );
+    let me = json_of(&bin(&["--sim", "--json", "--account", "alt", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 7.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(
+        me["data"]["wallet"]["remaining_balance"], 42.0,
+        "the default account kept its wallet"
+    );
+
     // Reset forgets the videos; new ids are still new.
     let reset = bin(&["sim", "reset"], &[]);
     assert_eq!(reset.code, 0, "{}", reset.transcript());
