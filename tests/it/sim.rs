@@ -758,7 +758,9 @@ fn on_world_bin(
     env: &[(&str, &str)],
 ) -> crate::support::Output {
     let world = world.to_str().unwrap();
-    let mut all = vec![("REELFLOW_SIM_STATE", world), ("REELFLOW_SIM_RENDER_SECS", "0.5")];
+    // Renders finish at once, so every charge lands before the next
+    // command looks at a wallet.
+    let mut all = vec![("REELFLOW_SIM_STATE", world), ("REELFLOW_SIM_RENDER_SECS", "0")];
     all.extend_from_slice(env);
     crate::support::reelflow(dir, args, &all)
 }
