@@ -81,6 +81,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Export the results manifest (shards merged) as csv, json or yaml
     Results(ResultsArgs),
+    /// Write one self-contained HTML report of a campaign (rows, videos, errors, spend)
+    Report(ReportArgs),
+    /// Review rendered videos in a local page: approve or reject each, with a note
+    Review(ReviewArgs),
     /// Print the manifest JSON Schema (schema.json)
     Schema,
     /// Show configured accounts and how each authenticates (never the secret)
@@ -292,6 +296,15 @@ pub struct RunArgs {
     /// Catalog options.
     #[command(flatten)]
     pub catalog: CatalogArgs,
+    /// Also write a JUnit XML report (one test case per row) for CI
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Render only N rows chosen to cover every avatar, voice, scene layout and language
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+    /// Render rejected videos again (see `reelflow review`)
+    #[arg(long)]
+    pub retry_rejected: bool,
 }
 
 /// `reelflow status`.
@@ -308,6 +321,9 @@ pub struct StatusArgs {
     /// Do not download finished videos
     #[arg(long)]
     pub no_download: bool,
+    /// Also write a JUnit XML report (one test case per row) for CI
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
 }
 
 /// Export formats.
@@ -329,6 +345,38 @@ pub struct ResultsArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ResultsFormat,
+    /// Only rows whose current video was approved in review (for the mail merge)
+    #[arg(long)]
+    pub approved: bool,
+}
+
+/// `reelflow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Where to write the HTML [default: beside the results, <name>.report.html]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not fetch the catalog for avatar and voice names (ids only)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `reelflow review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Port on 127.0.0.1 [default: a free one, printed]
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Open the page in the default browser
+    #[arg(long)]
+    pub open: bool,
+    /// Do not fetch the catalog for avatar and voice names (ids only)
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `reelflow lua`.

@@ -12,7 +12,9 @@ pub mod output;
 mod plan;
 mod progress;
 mod render;
+mod report;
 mod results;
+mod review;
 mod run;
 mod schema;
 mod sim;
@@ -86,6 +88,8 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
         Command::Run(a) => run::run(ctx, a).await,
         Command::Status(a) => status::run(ctx, a).await,
         Command::Results(a) => results::run(ctx, a),
+        Command::Report(a) => report::run(ctx, a).await,
+        Command::Review(a) => review::run(ctx, a).await,
         Command::Lua(a) => lua::run(ctx, a).await,
         Command::Sim(_) | Command::Schema | Command::Doc { .. } => unreachable!("handled above"),
     }
