@@ -53,8 +53,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     if summary.to_submit.approximate {
         warnings.push("some lengths are estimates reelflow cannot measure (audio or video inputs, HeyGen templates); the cost is approximate".into());
     }
+    let review = review_counts(&results_path)?;
     if ctx.global.json {
         print_json(&json!({
+            "review": review,
             "campaign": campaign,
             "account": account,
             "results_file": results_path.display().to_string(),
@@ -141,8 +143,38 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     if let Some(c) = cap {
         println!("cost cap (run.max_cost_usd): ${c:.2}{}", if est <= c { " (within)" } else { "" });
     }
+    if let Some(r) = &review {
+        println!(
+            "review: {} approved, {} rejected, {} unreviewed{}",
+            r["approved"],
+            r["rejected"],
+            r["unreviewed"],
+            if r["rejected"].as_u64().unwrap_or(0) > 0 {
+                " (`reelflow run --retry-rejected` renders the rejected again)"
+            } else {
+                ""
+            }
+        );
+    }
     for w in &warnings {
         println!("warning: {w}");
     }
     Ok(exit::SUCCESS)
+}
+
+/// Approved / rejected / unreviewed rows of the last results (shards
+/// merged), when there are results.
+fn review_counts(results: &std::path::Path) -> Result<Option<serde_json::Value>, Failure> {
+    let Some(merged) = crate::report::load_results(results)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+    else {
+        return Ok(None);
+    };
+    let reviews = super::report::read_reviews(results)?;
+    let counts: serde_json::Map<String, serde_json::Value> = reviews
+        .counts(&merged)
+        .into_iter()
+        .map(|(state, n)| (state.as_str().to_owned(), n.into()))
+        .collect();
+    Ok(Some(counts.into()))
 }

@@ -80,3 +80,58 @@ fn open_browser(url: &str) {
         ));
     }
 }
+
+/// `run --retry-rejected`: rejected rows count as never submitted, with a
+/// fresh Idempotency-Key generation so HeyGen makes a new video instead of
+/// replaying the rejected one.
+pub fn mark_rejected_for_rerender(
+    previous: &mut crate::results::ResultsFile,
+    reviews: &crate::review::Reviews,
+) {
+    for e in &mut previous.entries {
+        if reviews.state(e) == crate::review::ReviewState::Rejected {
+            e.status = crate::results::EntryStatus::NotSubmitted;
+            e.key_generation += 1;
+        }
+    }
+}
+
+/// Voice id → language, from the catalog (for sampling by language).
+pub async fn voice_languages(
+    source: &crate::validate::pipeline::CatalogSource,
+) -> std::collections::HashMap<String, String> {
+    match crate::validate::catalog::load(&source.client, source.cache.clone(), source.ttl, false)
+        .await
+    {
+        Ok((c, _)) => c
+            .voices
+            .iter()
+            .filter(|v| !v.language.is_empty())
+            .map(|v| (v.voice_id.clone(), v.language.clone()))
+            .collect(),
+        Err(_) => Default::default(),
+    }
+}
+
+/// Keeps only the sampled jobs; returns the sample's keys (sorted) and
+/// what of it a run submits.
+pub fn take_sample(
+    jobs: &mut Vec<crate::plan::PlannedJob>,
+    n: u64,
+    languages: &std::collections::HashMap<String, String>,
+    retry_failed: bool,
+) -> (Vec<String>, crate::plan::Totals) {
+    let lang = |voice: &str| languages.get(voice).cloned();
+    let candidates: Vec<crate::sample::Candidate> =
+        jobs.iter().map(|j| crate::sample::candidate(&j.job, &lang)).collect();
+    let picked = crate::sample::pick(&candidates, usize::try_from(n).unwrap_or(usize::MAX));
+    let keep: std::collections::HashSet<&str> = picked.iter().map(String::as_str).collect();
+    jobs.retain(|j| keep.contains(j.job.key.as_str()));
+    let mut totals = crate::plan::Totals::default();
+    for j in jobs.iter().filter(|j| j.change.submits(retry_failed)) {
+        totals.add(&j.estimate);
+    }
+    let mut keys = picked;
+    keys.sort();
+    (keys, totals)
+}

@@ -99,7 +99,7 @@ pub fn render(report: &Report, opts: &HtmlOptions) -> String {
     let title = format!("reelflow · {}", report.campaign);
     let _ = write!(
         html,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"reelflow\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body{}>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"reelflow\">\n<link rel=\"icon\" href=\"data:,\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body{}>\n",
         escape(&title),
         if opts.review_token.is_some() { " class=\"review-mode\"" } else { "" }
     );

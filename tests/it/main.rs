@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod lua;
 mod manifests;
+mod report;
 mod requests;
 mod run;
 mod sim;
