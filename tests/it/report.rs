@@ -340,3 +340,67 @@ fn require_approval_blocks_until_the_sample_is_approved() {
     want.sort();
     assert_eq!(keys, want, "only approved videos are exported");
 }
+
+#[test]
+fn the_ci_example_workflow_has_the_expected_shape() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/ci/videos.yml")).unwrap();
+    let wf: Value = serde_yaml::from_str(&text).expect("valid YAML");
+    // YAML 1.1 readers turn `on` into `true`; accept either.
+    let on = wf.get("on").or_else(|| wf.get("true")).expect("triggers");
+    assert!(on.get("pull_request").is_some(), "validates pull requests");
+    assert!(on["push"]["branches"].as_array().unwrap().iter().any(|b| b == "main"));
+    let jobs = wf["jobs"].as_object().expect("jobs");
+    let steps = |job: &str| -> Vec<Value> { jobs[job]["steps"].as_array().expect("steps").clone() };
+    let runs = |job: &str| -> String {
+        steps(job).iter().filter_map(|s| s["run"].as_str()).collect::<Vec<_>>().join("\n")
+    };
+    for job in jobs.keys() {
+        assert!(jobs[job]["runs-on"].is_string(), "{job} says where it runs");
+        for s in steps(job) {
+            assert!(
+                s.get("uses").is_some() ^ s.get("run").is_some(),
+                "{job}: a step uses or runs: {s}"
+            );
+        }
+    }
+    assert!(jobs["validate"]["if"].as_str().unwrap().contains("pull_request"));
+    assert!(runs("validate").contains("reelflow validate"));
+    assert!(!runs("validate").contains("reelflow run"), "pull requests spend nothing");
+    let shards = jobs["render"]["strategy"]["matrix"]["shard"].as_array().expect("a shard matrix");
+    let n = shards.len();
+    assert!(n > 1);
+    assert_eq!(
+        shards.iter().map(|s| s.as_u64().unwrap()).collect::<Vec<_>>(),
+        (1..=n as u64).collect::<Vec<_>>()
+    );
+    let render = runs("render");
+    assert!(render.contains(&format!("--shard ${{{{ matrix.shard }}}}/{n}")), "{render}");
+    assert!(render.contains("--report-junit") && render.contains("--yes"));
+    let needs = &jobs["merge"]["needs"];
+    assert!(needs == "render" || needs.as_array().is_some_and(|a| a.iter().any(|x| x == "render")));
+    assert_eq!(jobs["merge"]["permissions"]["contents"], "write");
+    let merge = runs("merge");
+    for needle in ["reelflow results", "reelflow report", "git commit", "git push"] {
+        assert!(merge.contains(needle), "merge job runs {needle}");
+    }
+    // Every command the workflow runs parses with this reelflow.
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for line in [render.as_str(), &runs("validate"), &merge].iter().flat_map(|r| r.lines()) {
+        let Some(rest) = line.trim().strip_prefix("reelflow ") else { continue };
+        let cmd = rest.split(['#', '>']).next().unwrap();
+        let mut args: Vec<String> = cmd
+            .replace("${{ matrix.shard }}", "1")
+            .replace("\"$MANIFEST\"", "m.yaml")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        args.push("--help".into());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = reelflow(dir.path(), &refs, &[]);
+        assert_eq!(out.code, 0, "`reelflow {cmd}` parses: {}", out.stderr);
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "validate, plan, run, results, report");
+}
