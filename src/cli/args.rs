@@ -23,9 +23,20 @@ Examples:
 Without --sim, commands talk to api.heygen.com with HEYGEN_API_KEY (or the
 account named by --account). Exit codes are listed in the README.";
 
+/// `reelflow --version`: the package version, the git commit and the build
+/// date (stamped by build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("REELFLOW_GIT_COMMIT"),
+    " ",
+    env!("REELFLOW_BUILD_DATE"),
+    ")"
+);
+
 /// reelflow: HeyGen v3 video pipelines, and the HeyGen API at your fingertips.
 #[derive(Debug, Parser)]
-#[command(name = "reelflow", version, about, long_about = None, after_help = EXAMPLES)]
+#[command(name = "reelflow", version = VERSION, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -100,6 +111,27 @@ pub enum Command {
     /// Run the local HeyGen v3 simulator
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Start a campaign: a manifest and a CSV using real ids from your catalog (or the simulator's)
+    Init(InitArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `reelflow man > reelflow.1`
+    Man,
+}
+
+/// `reelflow init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the campaign in (created if missing; files in it are never overwritten)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Campaign name [default: the folder's name]
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `reelflow avatars`.
@@ -189,6 +221,9 @@ pub enum VideosCommand {
     Get {
         /// Video id
         video_id: String,
+        /// Also download the finished video to FILE
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List videos, newest first
     List {
@@ -221,6 +256,9 @@ pub struct CreateArgs {
     /// Idempotency-Key to send [default: a fresh one per invocation]
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Download the finished video to FILE (with --wait)
+    #[arg(long, short, value_name = "FILE", requires = "wait")]
+    pub output: Option<PathBuf>,
 }
 
 /// How `validate` and `plan` consult the catalog.
@@ -265,6 +303,9 @@ pub struct PlanArgs {
     /// Count failed rows as to be resubmitted
     #[arg(long)]
     pub retry_failed: bool,
+    /// List each row a run would submit or follow (new, changed, …) and why
+    #[arg(long)]
+    pub rows: bool,
 }
 
 /// `reelflow run`.

@@ -3,9 +3,12 @@
 mod accounts;
 pub mod args;
 mod avatars;
+mod completions;
 mod context;
 mod failure;
+mod init;
 mod lua;
+mod man;
 mod manifests;
 mod me;
 pub mod output;
@@ -66,6 +69,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sim(cmd) => return sim::run(cmd).await,
         Command::Schema => return Ok(schema::run()),
         Command::Doc { page } => return lua::doc(page),
+        Command::Completions { shell } => return completions::run(*shell),
+        Command::Man => return man::run(),
         _ => {}
     }
     let ctx = Context::new(cli.global).await?;
@@ -91,6 +96,11 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
         Command::Report(a) => report::run(ctx, a).await,
         Command::Review(a) => review::run(ctx, a).await,
         Command::Lua(a) => lua::run(ctx, a).await,
-        Command::Sim(_) | Command::Schema | Command::Doc { .. } => unreachable!("handled above"),
+        Command::Init(a) => init::run(ctx, a).await,
+        Command::Sim(_)
+        | Command::Schema
+        | Command::Doc { .. }
+        | Command::Completions { .. }
+        | Command::Man => unreachable!("handled above"),
     }
 }

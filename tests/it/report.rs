@@ -281,6 +281,10 @@ fn require_approval_blocks_until_the_sample_is_approved() {
     assert_eq!(sampled.len(), 3);
     assert!(sampled.iter().all(|k| reviews.contains(k.as_str())), "{reviews}");
     // Looks cycle over 3 rows and voices over 2: the sample shows all of them.
+    let index = |k: &String| k[1..].parse::<usize>().unwrap();
+    let looks: std::collections::BTreeSet<usize> = sampled.iter().map(|k| index(k) % 3).collect();
+    let voices: std::collections::BTreeSet<usize> = sampled.iter().map(|k| index(k) % 2).collect();
+    assert_eq!((looks.len(), voices.len()), (3, 2), "{sampled:?}");
     let r = results(dir.path());
     let again = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
     assert_eq!(again.code, 10, "not approved yet: {}", again.transcript());
@@ -403,4 +407,127 @@ fn the_ci_example_workflow_has_the_expected_shape() {
         checked += 1;
     }
     assert_eq!(checked, 5, "validate, plan, run, results, report");
+}
+
+#[test]
+fn completions_man_page_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = reelflow(dir.path(), &["completions", shell], &[]);
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("reelflow") && out.stdout.contains("review"), "{shell}");
+    }
+    assert_eq!(reelflow(dir.path(), &["completions", "tcsh"], &[]).code, 2);
+    let man = reelflow(dir.path(), &["man"], &[]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH reelflow 1"), "{}", &man.stdout[..200.min(man.stdout.len())]);
+    assert!(man.stdout.contains("report"));
+    let v = reelflow(dir.path(), &["--version"], &[]);
+    let re = regex_lite(&v.stdout);
+    assert!(re, "version with commit and build date: {}", v.stdout);
+}
+
+/// `reelflow X.Y.Z (COMMIT YYYY-MM-DD)`.
+fn regex_lite(s: &str) -> bool {
+    let Some(rest) = s.trim().strip_prefix("reelflow ") else { return false };
+    let Some((version, stamp)) = rest.split_once(" (") else { return false };
+    let Some((commit, date)) = stamp.trim_end_matches(')').split_once(' ') else { return false };
+    version.split('.').count() == 3
+        && !commit.is_empty()
+        && date.len() == 10
+        && date
+            .chars()
+            .enumerate()
+            .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+}
+
+#[test]
+fn init_writes_a_campaign_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = reelflow(dir.path(), &["--sim", "init", "welcome"], &[]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let manifest = std::fs::read_to_string(dir.path().join("welcome/manifest.yaml")).unwrap();
+    assert!(manifest.contains("name: welcome"));
+    let check = reelflow(dir.path(), &["--sim", "validate", "welcome/manifest.yaml"], &[]);
+    assert_eq!(check.code, 0, "the starter validates against the catalog: {}", check.transcript());
+    let again = reelflow(dir.path(), &["--sim", "init", "welcome"], &[]);
+    assert_eq!(again.code, 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("welcome/manifest.yaml")).unwrap(),
+        manifest
+    );
+}
+
+#[test]
+fn plan_rows_says_which_rows_and_why() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 4, &[3], "");
+    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 5);
+    let csv = std::fs::read_to_string(dir.path().join("rows.csv")).unwrap();
+    let csv = csv.replace("this is video number 0.", "this is video zero.")
+        + "u100,New,Abigail_expressive_2024112501,1bd001e7e50f421d891986aad5c8bbd2,Hi\n";
+    std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+    let out = run(dir.path(), &sim, &["plan", "campaign.yaml", "--rows", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows: Vec<(String, String)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["change"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("u000".into(), "changed".into()),
+            ("u003".into(), "failed".into()),
+            ("u100".into(), "new".into())
+        ]
+    );
+    let failed = &v["rows"][1]["why"];
+    assert!(failed.as_str().unwrap().contains("rendering_failed"), "{failed}");
+    let human = run(dir.path(), &sim, &["plan", "campaign.yaml", "--rows"]);
+    assert!(human.stdout.contains("KEY") && human.stdout.contains("u100"), "{}", human.stdout);
+}
+
+#[test]
+fn videos_are_saved_with_output_and_a_run_without_downloads_warns() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("body.json"),
+        r#"{"type":"avatar","avatar_id":"Abigail_expressive_2024112501","script":"Hello there."}"#,
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &sim,
+        &["videos", "create", "--body", "body.json", "--wait", "--output", "v/one.mp4", "--json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let created = std::fs::read(dir.path().join("v/one.mp4")).unwrap();
+    assert!(!created.is_empty());
+    let id = serde_json::from_str::<Value>(&out.stdout).unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let got = run(dir.path(), &sim, &["videos", "get", &id, "--output", "two.mp4"]);
+    assert_eq!(got.code, 0, "{}", got.transcript());
+    assert_eq!(std::fs::read(dir.path().join("two.mp4")).unwrap(), created);
+    assert_eq!(
+        run(dir.path(), &sim, &["videos", "create", "--body", "body.json", "--output", "x.mp4"])
+            .code,
+        2,
+        "--output needs --wait"
+    );
+
+    campaign(dir.path(), 1, &[], "");
+    let manifest = std::fs::read_to_string(dir.path().join("campaign.yaml")).unwrap();
+    let manifest: String =
+        manifest.lines().filter(|l| !l.contains("download:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("campaign.yaml"), manifest).unwrap();
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert!(out.stderr.contains("output.download is not set"), "{}", out.stderr);
 }
