@@ -182,7 +182,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             t.print();
         }
     }
-    if let Some(r) = &review {
+    // Shown once review is in use (a reviews file exists), so campaigns
+    // that never review are not told about it on every plan.
+    if let Some(r) = review.as_ref().filter(|_| crate::review::reviews_path(&results_path).exists())
+    {
         println!(
             "review: {} approved, {} rejected, {} unreviewed{}",
             r["approved"],

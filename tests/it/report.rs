@@ -531,3 +531,31 @@ fn videos_are_saved_with_output_and_a_run_without_downloads_warns() {
     assert_eq!(out.code, 0, "{}", out.transcript());
     assert!(out.stderr.contains("output.download is not set"), "{}", out.stderr);
 }
+
+#[test]
+fn the_review_server_serves_only_downloads_and_only_to_loopback_hosts() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 1, &[], "");
+    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 0);
+    let server = review(dir.path(), &sim);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = crate::support::http();
+        let video =
+            http.get(format!("{}media/out/videos/u000.mp4", server.url)).send().await.unwrap();
+        assert_eq!(video.status(), reqwest::StatusCode::OK);
+        assert_eq!(video.headers()["content-type"], "video/mp4");
+        let bytes = video.bytes().await.unwrap();
+        assert_eq!(bytes.as_ref(), std::fs::read(dir.path().join("out/videos/u000.mp4")).unwrap());
+        for path in ["media/campaign.yaml", "media/out/results.json", "media/..%2Fcampaign.yaml"] {
+            let r = http.get(format!("{}{path}", server.url)).send().await.unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND, "{path}");
+        }
+        let rebound = http.get(&server.url).header("host", "evil.example:80").send().await.unwrap();
+        assert_eq!(rebound.status(), reqwest::StatusCode::FORBIDDEN, "DNS rebinding is refused");
+        let page = http.get(&server.url).send().await.unwrap();
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("\"video\":\"/media/out/videos/u000.mp4\""));
+    });
+}
