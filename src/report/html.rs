@@ -153,7 +153,7 @@ pub fn render(report: &Report, opts: &HtmlOptions) -> String {
     html.push_str("<p class=\"keys\">Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous row, <kbd>Enter</kbd> details, <kbd>/</kbd> search, <kbd>←</kbd>/<kbd>→</kbd> pages");
     if opts.review_token.is_some() {
         html.push_str(
-            ", <kbd>a</kbd> approve, <kbd>r</kbd> reject, <kbd>n</kbd> note, <kbd>Space</kbd> play",
+            ", <kbd>a</kbd> approve and next, <kbd>r</kbd> reject and next, <kbd>n</kbd> note (<kbd>Enter</kbd> keeps it), <kbd>Space</kbd> play",
         );
     }
     html.push_str("</p>\n<main><table id=\"rows\"><thead><tr><th>Video</th><th>Row</th><th>Status</th><th>Review</th><th>Length</th><th>Cost</th><th>Tries</th></tr></thead><tbody></tbody></table>\n<p id=\"empty\" hidden>No rows match.</p></main>\n");
@@ -292,7 +292,8 @@ const JS: &str = r##"
     var no = el("button", "reject", "Reject"); no.type = "button";
     ok.addEventListener("click", function () { decide(r, "approved", note.value); });
     no.addEventListener("click", function () { decide(r, "rejected", note.value); });
-    note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); decide(r, e.shiftKey ? "approved" : "rejected", note.value); } });
+    // Enter keeps the note and returns to the keyboard flow (then a / r).
+    note.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); note.blur(); } });
     box.appendChild(ok); box.appendChild(no); box.appendChild(note);
     var can = r.status === "completed";
     ok.disabled = no.disabled = !can;
@@ -414,8 +415,9 @@ const JS: &str = r##"
       case "ArrowRight": document.getElementById("next").click(); break;
       case "ArrowLeft": document.getElementById("prev").click(); break;
       case "Enter": if (tr) { var d = tr.querySelector("details"); if (d) d.open = !d.open; } break;
-      case "a": if (r && token && r.status === "completed") decide(r, "approved", tr.querySelector(".note-input").value); break;
-      case "r": if (r && token && r.status === "completed") decide(r, "rejected", tr.querySelector(".note-input").value); break;
+      // Decide and move on: going through many rows is a / r / a / …
+      case "a": if (r && token && r.status === "completed") { decide(r, "approved", tr.querySelector(".note-input").value); move(1); } break;
+      case "r": if (r && token && r.status === "completed") { decide(r, "rejected", tr.querySelector(".note-input").value); move(1); } break;
       case "n": if (tr && token) { e.preventDefault(); tr.querySelector(".note-input").focus(); } break;
       case " ": if (tr) { var v = tr.querySelector("video"); if (v) { e.preventDefault(); if (v.paused) v.play().catch(function () {}); else v.pause(); } } break;
       default: return;

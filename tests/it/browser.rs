@@ -297,6 +297,11 @@ fn review_decisions_are_saved_and_shown_again() {
         b.key("j").await;
         b.key("r").await;
         b.wait_for("document.querySelector('tr[data-key=\"u001\"] .review .badge').textContent === 'rejected'").await;
+        assert_eq!(
+            b.eval("document.querySelector('#rows tr.sel').dataset.key").await,
+            json!("u002"),
+            "a decision by key moves to the next row"
+        );
         let saved = std::fs::read_to_string(&reviews).unwrap();
         let file: Value = serde_yaml::from_str(&saved).unwrap();
         let decisions = file["decisions"].as_array().unwrap();
