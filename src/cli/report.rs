@@ -102,3 +102,12 @@ pub async fn catalog_names(ctx: &Context, m: &LoadedManifest, offline: bool) -> 
         }
     }
 }
+
+/// Writes the JUnit XML of a results file.
+pub fn write_junit(results: &std::path::Path, out: &std::path::Path) -> Result<(), Failure> {
+    let file = crate::results::ResultsFile::read(results)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+        .unwrap_or_else(|| crate::results::ResultsFile::new("", "", None));
+    crate::results::write_atomic(out, crate::report::junit::render(&file).as_bytes())
+        .map_err(|e| Failure::new(exit::FAILURE, "io", format!("{}: {e}", out.display())))
+}

@@ -81,19 +81,35 @@ fn open_browser(url: &str) {
     }
 }
 
-/// `run --retry-rejected`: rejected rows count as never submitted, with a
-/// fresh Idempotency-Key generation so HeyGen makes a new video instead of
-/// replaying the rejected one.
-pub fn mark_rejected_for_rerender(
+/// `run --retry-rejected`: the rejected rows about to run (unchanged
+/// since their render) are made again, with a fresh Idempotency-Key
+/// generation so HeyGen makes a new video instead of replaying the
+/// rejected one. Rows not in `jobs` (outside a sample or shard) keep their
+/// entries untouched.
+pub fn rerender_rejected(
+    jobs: &mut [crate::plan::PlannedJob],
     previous: &mut crate::results::ResultsFile,
     reviews: &crate::review::Reviews,
 ) {
-    for e in &mut previous.entries {
-        if reviews.state(e) == crate::review::ReviewState::Rejected {
+    use crate::plan::Change;
+    for job in jobs.iter_mut().filter(|j| j.change == Change::Unchanged) {
+        if let Some(e) = previous.entries.iter_mut().find(|e| e.key == job.job.key)
+            && reviews.state(e) == crate::review::ReviewState::Rejected
+        {
             e.status = crate::results::EntryStatus::NotSubmitted;
             e.key_generation += 1;
+            job.change = Change::Pending;
         }
     }
+}
+
+/// What a run of `jobs` submits.
+pub fn submit_totals(jobs: &[crate::plan::PlannedJob], retry_failed: bool) -> crate::plan::Totals {
+    let mut totals = crate::plan::Totals::default();
+    for j in jobs.iter().filter(|j| j.change.submits(retry_failed)) {
+        totals.add(&j.estimate);
+    }
+    totals
 }
 
 /// Voice id → language, from the catalog (for sampling by language).
@@ -113,25 +129,56 @@ pub async fn voice_languages(
     }
 }
 
-/// Keeps only the sampled jobs; returns the sample's keys (sorted) and
-/// what of it a run submits.
+/// Keeps only the sampled jobs; returns the sample's keys, sorted.
 pub fn take_sample(
     jobs: &mut Vec<crate::plan::PlannedJob>,
     n: u64,
     languages: &std::collections::HashMap<String, String>,
-    retry_failed: bool,
-) -> (Vec<String>, crate::plan::Totals) {
+) -> Vec<String> {
     let lang = |voice: &str| languages.get(voice).cloned();
     let candidates: Vec<crate::sample::Candidate> =
         jobs.iter().map(|j| crate::sample::candidate(&j.job, &lang)).collect();
-    let picked = crate::sample::pick(&candidates, usize::try_from(n).unwrap_or(usize::MAX));
+    let mut picked = crate::sample::pick(&candidates, usize::try_from(n).unwrap_or(usize::MAX));
     let keep: std::collections::HashSet<&str> = picked.iter().map(String::as_str).collect();
     jobs.retain(|j| keep.contains(j.job.key.as_str()));
-    let mut totals = crate::plan::Totals::default();
-    for j in jobs.iter().filter(|j| j.change.submits(retry_failed)) {
-        totals.add(&j.estimate);
+    picked.sort();
+    picked
+}
+
+/// `review.require_approval`: a full run waits for an approved sample.
+pub fn approval_gate(
+    m: &crate::manifest::LoadedManifest,
+    reviews: &crate::review::Reviews,
+    manifest_arg: &std::path::Path,
+) -> Result<(), Failure> {
+    let merged = crate::report::load_results(&m.results_path())
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let shown = manifest_arg.display();
+    match reviews.sample_unapproved(merged.as_ref()) {
+        None => Err(Failure::new(
+            exit::APPROVAL_REQUIRED,
+            "approval_required",
+            "review.require_approval is set and no sample has been rendered yet; nothing was submitted",
+        )
+        .hint(format!("`reelflow run {shown} --sample 12`, then approve it in `reelflow review {shown}`"))),
+        Some(open) if !open.is_empty() => {
+            let list: Vec<&str> = open.iter().take(5).map(String::as_str).collect();
+            Err(Failure::new(
+                exit::APPROVAL_REQUIRED,
+                "approval_required",
+                format!(
+                    "review.require_approval is set and {} of {} sampled video(s) are not approved yet ({}{}); nothing was submitted",
+                    open.len(),
+                    reviews.sample.len(),
+                    list.join(", "),
+                    if open.len() > list.len() { ", …" } else { "" }
+                ),
+            )
+            .hint(format!(
+                "approve them in `reelflow review {shown}`; rejected ones render again with `reelflow run {shown} --sample {} --retry-rejected`",
+                reviews.sample.len()
+            )))
+        }
+        Some(_) => Ok(()),
     }
-    let mut keys = picked;
-    keys.sort();
-    (keys, totals)
 }

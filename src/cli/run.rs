@@ -74,12 +74,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
     let mut reviews = super::report::read_reviews(&m.results_path())?;
     if args.sample.is_none() && m.manifest.review.require_approval {
-        approval_gate(&m, &reviews, &args.manifest)?;
-    }
-    if args.retry_rejected
-        && let Some(p) = previous.as_mut()
-    {
-        super::review::mark_rejected_for_rerender(p, &reviews);
+        super::review::approval_gate(&m, &reviews, &args.manifest)?;
     }
     if m.manifest.output.download.is_none() && !args.no_download && !ctx.global.json {
         note(
@@ -96,9 +91,17 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let (mut jobs, mut summary, orphans) =
         plan_jobs(ctx, &m, source, previous.as_ref(), &account, shard, args.retry_failed).await?;
     if let Some(n) = args.sample {
-        let picked = super::review::take_sample(&mut jobs, n, &languages, args.retry_failed);
-        summary.to_submit = picked.1;
-        reviews.sample = picked.0;
+        reviews.sample = super::review::take_sample(&mut jobs, n, &languages);
+    }
+    if args.retry_rejected
+        && let Some(p) = previous.as_mut()
+    {
+        super::review::rerender_rejected(&mut jobs, p, &reviews);
+    }
+    if args.sample.is_some() || args.retry_rejected {
+        summary.to_submit = super::review::submit_totals(&jobs, args.retry_failed);
+    }
+    if args.sample.is_some() {
         reviews
             .write(&crate::review::reviews_path(&m.results_path()))
             .map_err(|e| Failure::new(exit::FAILURE, "io", e.to_string()))?;
@@ -141,56 +144,9 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     };
     let code = drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await?;
     if let Some(junit) = &args.report_junit {
-        write_junit(&results, junit)?;
+        super::report::write_junit(&results, junit)?;
     }
     Ok(code)
-}
-
-/// Writes the JUnit XML of a results file.
-pub fn write_junit(results: &std::path::Path, out: &std::path::Path) -> Result<(), Failure> {
-    let file = ResultsFile::read(results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-        .unwrap_or_else(|| ResultsFile::new("", "", None));
-    crate::results::write_atomic(out, crate::report::junit::render(&file).as_bytes())
-        .map_err(|e| Failure::new(exit::FAILURE, "io", format!("{}: {e}", out.display())))
-}
-
-/// `review.require_approval`: a full run waits for an approved sample.
-fn approval_gate(
-    m: &LoadedManifest,
-    reviews: &crate::review::Reviews,
-    manifest_arg: &std::path::Path,
-) -> Result<(), Failure> {
-    let merged = crate::report::load_results(&m.results_path())
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
-    let shown = manifest_arg.display();
-    match reviews.sample_unapproved(merged.as_ref()) {
-        None => Err(Failure::new(
-            exit::APPROVAL_REQUIRED,
-            "approval_required",
-            "review.require_approval is set and no sample has been rendered yet; nothing was submitted",
-        )
-        .hint(format!("`reelflow run {shown} --sample 12`, then approve it in `reelflow review {shown}`"))),
-        Some(open) if !open.is_empty() => {
-            let list: Vec<&str> = open.iter().take(5).map(String::as_str).collect();
-            Err(Failure::new(
-                exit::APPROVAL_REQUIRED,
-                "approval_required",
-                format!(
-                    "review.require_approval is set and {} of {} sampled video(s) are not approved yet ({}{}); nothing was submitted",
-                    open.len(),
-                    reviews.sample.len(),
-                    list.join(", "),
-                    if open.len() > list.len() { ", …" } else { "" }
-                ),
-            )
-            .hint(format!(
-                "approve them in `reelflow review {shown}`; rejected ones render again with `reelflow run {shown} --sample {} --retry-rejected`",
-                reviews.sample.len()
-            )))
-        }
-        Some(_) => Ok(()),
-    }
 }
 
 /// The engine options a manifest sets: downloads, captions, poll cadence

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let results_file = input.results_path.clone();
     let code = drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await?;
     if let Some(junit) = &args.report_junit {
-        super::run::write_junit(&results_file, junit)?;
+        super::report::write_junit(&results_file, junit)?;
     }
     Ok(code)
 }
