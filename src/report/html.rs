@@ -329,6 +329,7 @@ const JS: &str = r##"
     tr.appendChild(main);
     var st = el("td"); st.appendChild(el("span", "badge " + r.status, r.status.replace("_", " ")));
     if (r.orphaned) st.appendChild(el("div", "who", "orphaned"));
+    if (r.changed) st.appendChild(el("div", "who changed", "changed since this render: the next run makes it again"));
     tr.appendChild(st);
     tr.appendChild(reviewCell(r));
     tr.appendChild(el("td", "num", num(r.duration_secs, "s")));

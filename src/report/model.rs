@@ -119,6 +119,10 @@ pub struct ReportRow {
     pub status: String,
     /// The row left the data; kept for the record.
     pub orphaned: bool,
+    /// The request now differs from the one this result was rendered from
+    /// (the row or the manifest changed): the next run makes it again, and
+    /// the request shown is the new one.
+    pub changed: bool,
     /// Video title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -253,6 +257,8 @@ pub fn build(
                 r.request = request;
                 if let Some(e) = entry {
                     fill(&mut r, e, reviews, media);
+                    let account = results.map(|x| x.account.as_str()).unwrap_or_default();
+                    r.changed = crate::plan::job_hash(&job, account) != e.hash;
                 }
                 r
             }
@@ -297,6 +303,7 @@ fn blank(key: &str, line: u64, variables: Vec<(String, String)>) -> ReportRow {
         line,
         status: "not_run".into(),
         orphaned: false,
+        changed: false,
         title: None,
         variables,
         endpoint: None,

@@ -168,6 +168,26 @@ fn the_report_is_self_contained_escaped_and_stable() {
     s.add_filter(r"\(median [0-9]+s, p90 [0-9]+s\)", "(median [s], p90 [s])");
     s.add_filter(r"<svg class=.chart.*?</svg>", "[chart]");
     s.bind(|| insta::assert_snapshot!("report_structure", structure(&html)));
+
+    // A row edited since its render is flagged, and shows the new request.
+    let csv = std::fs::read_to_string(dir.path().join("rows.csv")).unwrap();
+    std::fs::write(dir.path().join("rows.csv"), csv.replace("video number 0.", "video zero."))
+        .unwrap();
+    let rep = run(dir.path(), &sim, &["report", "campaign.yaml", "-o", "reports/r.html"]);
+    assert_eq!(rep.code, 0);
+    let rows = page_rows(&std::fs::read_to_string(dir.path().join("reports/r.html")).unwrap());
+    assert_eq!(rows[0]["changed"], true);
+    assert_eq!(rows[0]["request"]["script"], "Hello Name 0, this is video zero.");
+    assert_eq!(rows[0]["status"], "completed", "the old render is still what exists");
+    assert_eq!(rows[2]["changed"], false);
+}
+
+/// The row data embedded in a report page.
+fn page_rows(html: &str) -> Vec<Value> {
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let i = html.find(open).unwrap() + open.len();
+    let j = i + html[i..].find("</script>").unwrap();
+    serde_json::from_str(&html[i..j]).unwrap()
 }
 
 #[test]
