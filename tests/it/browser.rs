@@ -23,12 +23,13 @@ use crate::support::background;
 /// The browser binary, or `None` (with a printed reason) when the tests
 /// should skip.
 fn browser() -> Option<PathBuf> {
-    let found = std::env::var_os("REELFLOW_BROWSER").map(PathBuf::from).or_else(|| {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+    let found = match std::env::var_os("REELFLOW_BROWSER") {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.exists()),
+        None => ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
             .iter()
             .map(PathBuf::from)
-            .find(|p| p.exists())
-    });
+            .find(|p| p.exists()),
+    };
     if found.is_none() {
         let msg = "no Chromium found (apt-get install chromium, or set REELFLOW_BROWSER)";
         if std::env::var("REELFLOW_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
