@@ -20,6 +20,9 @@ pub const API_ERROR: u8 = 7;
 pub const AUTH_ERROR: u8 = 8;
 /// Stopped launching jobs: out of credit, or the cost cap was reached.
 pub const CREDIT_STOP: u8 = 9;
+/// `review.require_approval` is set and the sample is not approved yet;
+/// nothing was submitted.
+pub const APPROVAL_REQUIRED: u8 = 10;
 /// Interrupted (Ctrl-C); the state on disk is consistent.
 pub const INTERRUPTED: u8 = 130;
 
@@ -36,6 +39,7 @@ pub fn name(code: u8) -> &'static str {
         API_ERROR => "api_error",
         AUTH_ERROR => "auth_error",
         CREDIT_STOP => "credit_stop",
+        APPROVAL_REQUIRED => "approval_required",
         INTERRUPTED => "interrupted",
         _ => "unknown",
     }

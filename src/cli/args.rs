@@ -23,9 +23,20 @@ Examples:
 Without --sim, commands talk to api.heygen.com with HEYGEN_API_KEY (or the
 account named by --account). Exit codes are listed in the README.";
 
+/// `reelflow --version`: the package version, the git commit and the build
+/// date (stamped by build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("REELFLOW_GIT_COMMIT"),
+    " ",
+    env!("REELFLOW_BUILD_DATE"),
+    ")"
+);
+
 /// reelflow: HeyGen v3 video pipelines, and the HeyGen API at your fingertips.
 #[derive(Debug, Parser)]
-#[command(name = "reelflow", version, about, long_about = None, after_help = EXAMPLES)]
+#[command(name = "reelflow", version = VERSION, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -81,6 +92,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Export the results manifest (shards merged) as csv, json or yaml
     Results(ResultsArgs),
+    /// Write one self-contained HTML report of a campaign (rows, videos, errors, spend)
+    Report(ReportArgs),
+    /// Review rendered videos in a local page: approve or reject each, with a note
+    Review(ReviewArgs),
     /// Print the manifest JSON Schema (schema.json)
     Schema,
     /// Show configured accounts and how each authenticates (never the secret)
@@ -96,6 +111,27 @@ pub enum Command {
     /// The local HeyGen v3 simulator: serve it, or reset and refill the --sim world
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Start a campaign: a manifest and a CSV using real ids from your catalog (or the simulator's)
+    Init(InitArgs),
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `reelflow man > reelflow.1`
+    Man,
+}
+
+/// `reelflow init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the campaign in (created if missing; files in it are never overwritten)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Campaign name [default: the folder's name]
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `reelflow avatars`.
@@ -185,6 +221,9 @@ pub enum VideosCommand {
     Get {
         /// Video id
         video_id: String,
+        /// Also download the finished video to FILE
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List videos, newest first
     List {
@@ -217,6 +256,9 @@ pub struct CreateArgs {
     /// Idempotency-Key to send [default: a fresh one per invocation]
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Download the finished video to FILE (with --wait)
+    #[arg(long, short, value_name = "FILE", requires = "wait")]
+    pub output: Option<PathBuf>,
 }
 
 /// How `validate` and `plan` consult the catalog.
@@ -261,6 +303,9 @@ pub struct PlanArgs {
     /// Count failed rows as to be resubmitted
     #[arg(long)]
     pub retry_failed: bool,
+    /// List each row a run would submit or follow (new, changed, …) and why
+    #[arg(long)]
+    pub rows: bool,
 }
 
 /// `reelflow run`.
@@ -292,6 +337,15 @@ pub struct RunArgs {
     /// Catalog options.
     #[command(flatten)]
     pub catalog: CatalogArgs,
+    /// Also write a JUnit XML report (one test case per row) for CI
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Render only N rows chosen to cover every avatar, voice, scene layout and language
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+    /// Render rejected videos again (see `reelflow review`)
+    #[arg(long)]
+    pub retry_rejected: bool,
 }
 
 /// `reelflow status`.
@@ -308,6 +362,9 @@ pub struct StatusArgs {
     /// Do not download finished videos
     #[arg(long)]
     pub no_download: bool,
+    /// Also write a JUnit XML report (one test case per row) for CI
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
 }
 
 /// Export formats.
@@ -329,6 +386,38 @@ pub struct ResultsArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ResultsFormat,
+    /// Only rows whose current video was approved in review (for the mail merge)
+    #[arg(long)]
+    pub approved: bool,
+}
+
+/// `reelflow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Where to write the HTML [default: beside the results, <name>.report.html]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not fetch the catalog for avatar and voice names (ids only)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `reelflow review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The manifest YAML
+    pub manifest: PathBuf,
+    /// Port on 127.0.0.1 [default: a free one, printed]
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Open the page in the default browser
+    #[arg(long)]
+    pub open: bool,
+    /// Do not fetch the catalog for avatar and voice names (ids only)
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `reelflow lua`.

@@ -3,16 +3,21 @@
 mod accounts;
 pub mod args;
 mod avatars;
+mod completions;
 mod context;
 mod failure;
+mod init;
 mod lua;
+mod man;
 mod manifests;
 mod me;
 pub mod output;
 mod plan;
 mod progress;
 mod render;
+mod report;
 mod results;
+mod review;
 mod run;
 mod schema;
 mod sim;
@@ -64,6 +69,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
         Command::Schema => return Ok(schema::run()),
         Command::Doc { page } => return lua::doc(page),
+        Command::Completions { shell } => return completions::run(*shell),
+        Command::Man => return man::run(),
         _ => {}
     }
     let ctx = Context::new(cli.global).await?;
@@ -86,7 +93,14 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
         Command::Run(a) => run::run(ctx, a).await,
         Command::Status(a) => status::run(ctx, a).await,
         Command::Results(a) => results::run(ctx, a),
+        Command::Report(a) => report::run(ctx, a).await,
+        Command::Review(a) => review::run(ctx, a).await,
         Command::Lua(a) => lua::run(ctx, a).await,
-        Command::Sim(_) | Command::Schema | Command::Doc { .. } => unreachable!("handled above"),
+        Command::Init(a) => init::run(ctx, a).await,
+        Command::Sim(_)
+        | Command::Schema
+        | Command::Doc { .. }
+        | Command::Completions { .. }
+        | Command::Man => unreachable!("handled above"),
     }
 }

@@ -23,14 +23,32 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let cap = m.manifest.run.max_cost_usd;
     let campaign = m.manifest.name.clone();
     let mut planner = Planner::new(previous.as_ref(), &account, args.retry_failed);
+    let mut rows: Vec<(String, u64, Change)> = Vec::new();
     let checked = check(ctx, m, source, |job, catalog| {
-        planner.add(job, catalog);
+        let p = planner.add(job, catalog);
+        if args.rows && p.change != Change::Unchanged {
+            rows.push((p.job.key, p.job.line, p.change));
+        }
     })
     .await?;
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
     let (mut summary, orphans) = planner.finish();
+    if args.rows {
+        rows.extend(orphans.iter().map(|k| (k.clone(), 0, Change::Orphaned)));
+    }
+    let row_list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(key, line, change)| {
+            json!({
+                "key": key,
+                "line": line,
+                "change": change,
+                "why": why(*change, previous.as_ref().and_then(|p| p.entries.iter().find(|e| &e.key == key)), args.retry_failed),
+            })
+        })
+        .collect();
     summary.skipped_by_filter = checked.skipped;
     let balance = match &client {
         Some(c) => c.me().await.map_err(Failure::from)?.spendable_usd(),
@@ -53,8 +71,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     if summary.to_submit.approximate {
         warnings.push("some lengths are estimates reelflow cannot measure (audio or video inputs, HeyGen templates); the cost is approximate".into());
     }
+    let review = review_counts(&results_path)?;
     if ctx.global.json {
         print_json(&json!({
+            "review": review,
             "campaign": campaign,
             "account": account,
             "results_file": results_path.display().to_string(),
@@ -67,6 +87,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             "balance_usd": balance,
             "max_cost_usd": cap,
             "warnings": warnings,
+            "rows": if args.rows { Some(&row_list) } else { None },
         }));
         return Ok(exit::SUCCESS);
     }
@@ -141,8 +162,89 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     if let Some(c) = cap {
         println!("cost cap (run.max_cost_usd): ${c:.2}{}", if est <= c { " (within)" } else { "" });
     }
+    if args.rows {
+        println!();
+        if row_list.is_empty() {
+            println!("rows: every row is already rendered");
+        } else {
+            let mut t = Table::new(&["KEY", "LINE", "CHANGE", "WHY"]);
+            for r in &row_list {
+                t.row(vec![
+                    r["key"].as_str().unwrap_or_default().to_owned(),
+                    match r["line"].as_u64() {
+                        Some(0) | None => "-".into(),
+                        Some(n) => n.to_string(),
+                    },
+                    r["change"].as_str().unwrap_or_default().replace('_', " "),
+                    r["why"].as_str().unwrap_or_default().to_owned(),
+                ]);
+            }
+            t.print();
+        }
+    }
+    // Shown once review is in use (a reviews file exists), so campaigns
+    // that never review are not told about it on every plan.
+    if let Some(r) = review.as_ref().filter(|_| crate::review::reviews_path(&results_path).exists())
+    {
+        println!(
+            "review: {} approved, {} rejected, {} unreviewed{}",
+            r["approved"],
+            r["rejected"],
+            r["unreviewed"],
+            if r["rejected"].as_u64().unwrap_or(0) > 0 {
+                " (`reelflow run --retry-rejected` renders the rejected again)"
+            } else {
+                ""
+            }
+        );
+    }
     for w in &warnings {
         println!("warning: {w}");
     }
     Ok(exit::SUCCESS)
+}
+
+/// Approved / rejected / unreviewed rows of the last results (shards
+/// merged), when there are results.
+fn review_counts(results: &std::path::Path) -> Result<Option<serde_json::Value>, Failure> {
+    let Some(merged) = crate::report::load_results(results)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+    else {
+        return Ok(None);
+    };
+    let reviews = super::report::read_reviews(results)?;
+    let counts: serde_json::Map<String, serde_json::Value> = reviews
+        .counts(&merged)
+        .into_iter()
+        .map(|(state, n)| (state.as_str().to_owned(), n.into()))
+        .collect();
+    Ok(Some(counts.into()))
+}
+
+/// Why a row is listed by `plan --rows`.
+fn why(change: Change, prev: Option<&crate::results::Entry>, retry_failed: bool) -> String {
+    let error = || {
+        prev.and_then(|e| e.error.as_ref())
+            .map(|x| format!(": {} ({})", x.message, x.code))
+            .unwrap_or_default()
+    };
+    match change {
+        Change::New => "not rendered before: will be created".into(),
+        Change::Changed => {
+            "the row or the manifest changed since it was rendered: made again".into()
+        }
+        Change::Pending => format!("not submitted last time{}: will be created", error()),
+        Change::Failed if retry_failed => {
+            format!("failed last time{}: will be resubmitted", error())
+        }
+        Change::Failed => {
+            format!("failed last time{}: skipped (--retry-failed resubmits)", error())
+        }
+        Change::InFlight => format!(
+            "accepted earlier, still rendering{}: followed, not recreated",
+            prev.and_then(|e| e.video_id.as_deref()).map(|v| format!(" ({v})")).unwrap_or_default()
+        ),
+        Change::Unchanged => "already rendered: skipped".into(),
+        Change::Orphaned => "no longer in the data: kept in the results, not touched".into(),
+    }
 }

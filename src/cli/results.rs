@@ -5,17 +5,23 @@ use super::context::Context;
 use super::failure::Failure;
 use super::manifests::{load_manifest, no_results};
 use crate::exit;
-use crate::results::read_merged;
 
 /// Runs the command.
 pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let path = m.results_path();
-    let Some(results) =
-        read_merged(&path).map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+    let Some(mut results) = crate::report::load_results(&path)
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
     else {
         return Err(no_results(&path, &args.manifest));
     };
+    if args.approved {
+        // Only videos a reviewer approved as they are now (a decision about
+        // an earlier render, or a changed row, does not count).
+        let reviews = super::report::read_reviews(&path)?;
+        results.entries.retain(|e| reviews.state(e) == crate::review::ReviewState::Approved);
+        results.normalize();
+    }
     match args.format {
         ResultsFormat::Json => {
             println!(

@@ -70,13 +70,49 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
     let results = results_path(&m, shard);
-    let previous = ResultsFile::read(&results)
+    let mut previous = ResultsFile::read(&results)
         .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let mut reviews = super::report::read_reviews(&m.results_path())?;
+    if args.sample.is_none() && m.manifest.review.require_approval {
+        super::review::approval_gate(&m, &reviews, &args.manifest)?;
+    }
+    if m.manifest.output.download.is_none() && !args.no_download && !ctx.global.json {
+        note(
+            "warning: output.download is not set: no video is saved locally (the results keep HeyGen's links, which expire)",
+        );
+    }
     let (observer, retries) = retry_channel();
     let client = ctx.client_with(Some(&account), Some(observer))?;
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
-    let (jobs, summary, orphans) =
+    let languages = match (&source, args.sample) {
+        (Some(s), Some(_)) => super::review::voice_languages(s).await,
+        _ => Default::default(),
+    };
+    let (mut jobs, mut summary, orphans) =
         plan_jobs(ctx, &m, source, previous.as_ref(), &account, shard, args.retry_failed).await?;
+    if let Some(n) = args.sample {
+        reviews.sample = super::review::take_sample(&mut jobs, n, &languages);
+    }
+    if args.retry_rejected
+        && let Some(p) = previous.as_mut()
+    {
+        super::review::rerender_rejected(&mut jobs, p, &reviews);
+    }
+    if args.sample.is_some() || args.retry_rejected {
+        summary.to_submit = super::review::submit_totals(&jobs, args.retry_failed);
+    }
+    if args.sample.is_some() {
+        reviews
+            .write(&crate::review::reviews_path(&m.results_path()))
+            .map_err(|e| Failure::new(exit::FAILURE, "io", e.to_string()))?;
+        if !ctx.global.json {
+            note(format!(
+                "sample: {} row(s) covering every avatar, voice, scene layout and language; review them with `reelflow review {}`",
+                reviews.sample.len(),
+                args.manifest.display()
+            ));
+        }
+    }
     let to_submit = summary.to_submit.videos;
     let cap = args.max_cost.or(m.manifest.run.max_cost_usd);
     if to_submit > 0 && ctx.sim().is_none() && !args.yes {
@@ -106,7 +142,11 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         base_dir: m.resolve("."),
         retry_failed: args.retry_failed,
     };
-    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await
+    let code = drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await?;
+    if let Some(junit) = &args.report_junit {
+        super::report::write_junit(&results, junit)?;
+    }
+    Ok(code)
 }
 
 /// The engine options a manifest sets: downloads, captions, poll cadence

@@ -40,5 +40,10 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         base_dir: m.resolve("."),
         retry_failed: false,
     };
-    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await
+    let results_file = input.results_path.clone();
+    let code = drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await?;
+    if let Some(junit) = &args.report_junit {
+        super::report::write_junit(&results_file, junit)?;
+    }
+    Ok(code)
 }

@@ -19,12 +19,16 @@ use crate::integration::{
 pub async fn run(ctx: &Context, cmd: &VideosCommand) -> Result<u8, Failure> {
     match cmd {
         VideosCommand::Create(args) => create(ctx, args).await,
-        VideosCommand::Get { video_id } => {
-            let v = integration::get_video(&ctx.client(None)?, video_id).await?;
+        VideosCommand::Get { video_id, output } => {
+            let client = ctx.client(None)?;
+            let v = integration::get_video(&client, video_id).await?;
             if ctx.global.json {
                 print_data(&v);
             } else {
                 print_detail(&v);
+            }
+            if let Some(out) = output {
+                save(&client, &v, out).await?;
             }
             Ok(exit::SUCCESS)
         }
@@ -136,7 +140,40 @@ async fn create(ctx: &Context, args: &CreateArgs) -> Result<u8, Failure> {
     } else {
         print_detail(&detail);
     }
+    if let Some(out) = &args.output
+        && code == exit::SUCCESS
+    {
+        save(&client, &detail, out).await?;
+    }
     Ok(code)
+}
+
+/// Downloads a finished video to `out` (temp file + rename; an expired
+/// link is fetched fresh once).
+async fn save(
+    client: &crate::heygen::Client,
+    v: &VideoDetail,
+    out: &std::path::Path,
+) -> Result<(), Failure> {
+    let Some(url) = v.video_url.clone() else {
+        return Err(Failure::new(
+            exit::STILL_RENDERING,
+            "no_video_yet",
+            format!("video {} has no file to download yet (status {})", v.id, v.status),
+        )
+        .hint(format!("wait for it: reelflow videos get {} once it is completed", v.id)));
+    };
+    let id = v.id.clone();
+    let done = crate::engine::download::download(client, url, out, || async {
+        client.get_video(&id).await.map(|d| d.video_url)
+    })
+    .await
+    .map_err(|e| match e {
+        crate::engine::download::DownloadError::Api(api) => Failure::from(api),
+        other => Failure::new(exit::FAILURE, "download_failed", other.to_string()),
+    })?;
+    note(format!("saved {} ({} bytes)", done.path.display(), done.bytes));
+    Ok(())
 }
 
 async fn list(ctx: &Context, p: &PagingArgs) -> Result<u8, Failure> {

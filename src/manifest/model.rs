@@ -53,6 +53,25 @@ pub struct Manifest {
     /// How runs behave.
     #[serde(default)]
     pub run: RunSpec,
+    /// Human review before the whole campaign is rendered.
+    #[serde(default, skip_serializing_if = "ReviewSpec::is_default")]
+    pub review: ReviewSpec,
+}
+
+/// Review settings (`reelflow review`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSpec {
+    /// A full run refuses (exit 10) until a `run --sample N` has been
+    /// rendered and every video of that sample approved in `reelflow review`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_approval: bool,
+}
+
+impl ReviewSpec {
+    fn is_default(&self) -> bool {
+        *self == ReviewSpec::default()
+    }
 }
 
 /// A constant in `vars`.

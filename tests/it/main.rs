@@ -3,10 +3,12 @@
 
 mod support;
 
+mod browser;
 mod cli;
 mod client;
 mod lua;
 mod manifests;
+mod report;
 mod requests;
 mod run;
 mod sim;
