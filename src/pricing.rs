@@ -123,14 +123,16 @@ pub fn estimate_create(
                         let speed = a.voice_settings.as_ref().and_then(|s| s.speed);
                         speech(&mut est, a.script.as_ref(), speed, rate);
                     }
-                    StudioScene::AvatarVideo { input: SceneInput::Image(i) } => {
-                        let speed = i.voice_settings.as_ref().and_then(|s| s.speed);
-                        speech(&mut est, i.script.as_ref(), speed, plain);
-                    }
                     StudioScene::Image { duration: Some(d), .. } => est.add(*d, plain),
                     StudioScene::Image { script, voice_settings, .. } => {
                         let speed = voice_settings.as_ref().and_then(|s| s.speed);
                         speech(&mut est, script.as_ref(), speed, plain);
+                    }
+                    // A voiceover sets the scene's length; without one the
+                    // clip's length is unknown offline.
+                    StudioScene::Video { script: Some(script), voice_settings, .. } => {
+                        let speed = voice_settings.as_ref().and_then(|s| s.speed);
+                        speech(&mut est, Some(script), speed, plain);
                     }
                     StudioScene::Video { .. } => {
                         est.approximate = true;

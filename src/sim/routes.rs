@@ -623,9 +623,9 @@ fn collect_script(req: &CreateVideoRequest) -> String {
             .iter()
             .filter_map(|sc| match sc {
                 StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => a.script.clone(),
-                StudioScene::AvatarVideo { input: SceneInput::Image(i) } => i.script.clone(),
-                StudioScene::Image { script, .. } => script.clone(),
-                StudioScene::Video { .. } => None,
+                StudioScene::Image { script, .. } | StudioScene::Video { script, .. } => {
+                    script.clone()
+                }
             })
             .collect::<Vec<_>>()
             .join(" "),
@@ -633,6 +633,13 @@ fn collect_script(req: &CreateVideoRequest) -> String {
 }
 
 fn check_catalog_refs(s: &SimState, req: &CreateVideoRequest) -> Result<(), ApiFault> {
+    let looks = &s.catalog.looks;
+    let group = |g: &str| looks.iter().filter(|l| l.group_id.as_deref() == Some(g)).collect();
+    if let Some(v) =
+        rules::avatar_v_problems(req, &|id| s.catalog.look(id), &group).into_iter().next()
+    {
+        return Err(ApiFault::invalid(v.param, v.message));
+    }
     for r in rules::references(req) {
         match r.kind {
             rules::RefKind::Look { engine, motion_prompt } => {
