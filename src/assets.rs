@@ -284,6 +284,50 @@ impl UploadSet {
     }
 }
 
+/// What a run would do about the folder and local files, one line each,
+/// for `reelflow plan`.
+pub fn plan_lines(
+    set: &UploadSet,
+    folder: Option<&crate::manifest::model::FolderSpec>,
+    previous: Option<&crate::results::ResultsFile>,
+    account: &str,
+) -> Vec<String> {
+    use crate::manifest::model::FolderSpec;
+    let state = previous.filter(|p| p.account == account);
+    let mut out = Vec::new();
+    match folder {
+        None => {}
+        Some(FolderSpec::Id(r)) => out.push(format!("folder: files videos in folder {}", r.id)),
+        Some(FolderSpec::Name(n)) => match state.and_then(|p| p.folder.as_ref()) {
+            Some(f) if f.name == *n => {
+                out.push(format!("folder: files videos in {n:?} ({}, checked at run time)", f.id))
+            }
+            _ => out.push(format!(
+                "folder: a run creates the folder {n:?} once and files videos in it"
+            )),
+        },
+    }
+    if set.is_empty() {
+        return out;
+    }
+    let empty = BTreeMap::new();
+    let known = state.map_or(&empty, |p| &p.uploads);
+    let pending: Vec<&LocalFile> = set.pending(known).collect();
+    let reused = set.files().count() - pending.len();
+    let bytes: u64 = pending.iter().map(|f| f.bytes).sum();
+    out.push(format!(
+        "uploads: {} local file{} to upload ({}), {reused} already uploaded",
+        pending.len(),
+        if pending.len() == 1 { "" } else { "s" },
+        human_bytes(bytes)
+    ));
+    for f in pending {
+        let how = if f.bytes > MULTIPART_MAX_BYTES { "direct upload" } else { "POST /v3/assets" };
+        out.push(format!("  upload {} ({}, {}, {how})", f.file, f.mime_type, human_bytes(f.bytes)));
+    }
+    out
+}
+
 /// Why uploading failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {

@@ -23,10 +23,15 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let cap = m.manifest.run.max_cost_usd;
     let campaign = m.manifest.name.clone();
     let mut planner = Planner::new(previous.as_ref(), &account, args.retry_failed);
+    let mut uploads = crate::assets::UploadSet::default();
+    let folder = m.manifest.output.folder.clone();
     let checked = check(ctx, m, source, |job, catalog| {
+        uploads.add(&job.uploads);
         planner.add(job, catalog);
     })
     .await?;
+    let resources =
+        crate::assets::plan_lines(&uploads, folder.as_ref(), previous.as_ref(), &account);
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
@@ -67,6 +72,12 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             "balance_usd": balance,
             "max_cost_usd": cap,
             "warnings": warnings,
+            "pricing_table": {
+                "id": crate::pricing::active_table().id,
+                "label": crate::pricing::active_table().label,
+                "source": crate::pricing::active_table().source,
+            },
+            "resources": resources,
         }));
         return Ok(exit::SUCCESS);
     }
@@ -133,6 +144,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
         s.seconds,
         s.usd
     );
+    println!("pricing: {}", crate::pricing::active_table().describe());
+    for line in &resources {
+        println!("{line}");
+    }
     match balance {
         Some(b) => println!("balance: ${b:.2}{}", if est <= b { " (enough)" } else { "" }),
         None if args.catalog.offline => println!("balance: not checked (--offline)"),

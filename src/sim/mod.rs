@@ -11,8 +11,10 @@
 //! A render fails when its script or title contains [`FAIL_MARKER`], or at
 //! random with [`SimConfig::fail_rate`].
 
+mod assets;
 pub mod catalog;
 pub mod faults;
+mod folders;
 mod media;
 mod routes;
 mod state;

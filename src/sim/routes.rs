@@ -26,7 +26,7 @@ use crate::pricing;
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
 
-type Shared = Arc<SimState>;
+pub(super) type Shared = Arc<SimState>;
 
 /// An error answer in the v3 envelope.
 #[derive(Debug)]
@@ -98,6 +98,8 @@ pub fn router(state: Shared) -> Router {
         .route("/_sim/faults", post(add_faults))
         .route("/_sim/wallet", post(set_wallet))
         .route("/_sim/media/{file}", get(media_file))
+        .merge(super::folders::routes())
+        .merge(super::assets::routes())
         .fallback(|| async {
             ApiFault::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint in HeyGen API v3.")
         })
@@ -513,7 +515,7 @@ fn idem_finish(s: &SimState, caller: &str, scope: &str, status: u16, body: &Valu
 /// Runs a create handler under the Idempotency-Key protocol. The work
 /// runs in its own task: like a real server, it finishes (and its answer is
 /// stored for replay) even when the client hangs up mid-request.
-async fn with_idempotency(
+pub(super) async fn with_idempotency(
     s: &Shared,
     caller: &Caller,
     headers: &HeaderMap,
