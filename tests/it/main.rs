@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client;
+mod fidelity;
 mod lua;
 mod manifests;
 mod requests;
