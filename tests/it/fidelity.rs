@@ -489,3 +489,38 @@ fn a_403_names_the_missing_scope() {
     let e = ApiError::new(403, ErrorBody::from_response(403, read), None, None);
     assert!(e.hint().contains("`videos:read` scope"), "{}", e.hint());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_over_32_mb_take_the_direct_upload_flow() {
+    use reelflow::assets::{self, FileCache, MediaKind};
+    let sim = crate::support::start(SimConfig::default()).await;
+    let client = crate::support::client(&sim, "sk_fidelity");
+    let tmp = tempfile::tempdir().unwrap();
+    let big = vec![7u8; 33 * 1024 * 1024];
+    std::fs::write(tmp.path().join("talk.mp4"), &big).unwrap();
+    std::fs::write(tmp.path().join("logo.png"), b"small").unwrap();
+    let cache = FileCache::default();
+    let video = cache.check(tmp.path(), "talk.mp4", MediaKind::Video).unwrap();
+    let logo = cache.check(tmp.path(), "logo.png", MediaKind::Image).unwrap();
+
+    let rec = assets::upload(&client, &video).await.unwrap();
+    assert_eq!(rec.bytes, big.len() as u64);
+    let paths: Vec<String> =
+        sim.requests().into_iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(
+        paths,
+        [
+            "POST /v3/assets/direct-uploads".to_owned(),
+            format!("POST /v3/assets/{}/complete", rec.asset_id)
+        ],
+        "no multipart for a 33 MB file; the PUT goes to the presigned URL"
+    );
+    let small = assets::upload(&client, &logo).await.unwrap();
+    assert_ne!(small.asset_id, rec.asset_id);
+    // The same content again carries the same Idempotency-Key: replayed.
+    let again = assets::upload(&client, &logo).await.unwrap();
+    assert_eq!(again.asset_id, small.asset_id);
+    assert!(sim.stats().idempotent_replays >= 1);
+    let sent = sim.requests().into_iter().filter(|r| r.path == "/v3/assets").count();
+    assert_eq!(sent, 2, "two multipart uploads, the second replayed");
+}
