@@ -292,6 +292,18 @@ impl CatalogIndex {
                 );
             }
         }
+        if spec.brand_voice_id.is_some() {
+            out.push(
+                Diagnostic::warning(
+                    "`template.brand_voice_id` is deprecated by HeyGen (still accepted)",
+                )
+                .field("template.brand_voice_id")
+                .at(m.location("template.brand_voice_id"))
+                .hint(
+                    "use `brand_glossary_id` (HeyGen lists glossaries at GET /v3/brand-glossaries)",
+                ),
+            );
+        }
         for (i, sid) in spec.scene_ids.iter().flatten().enumerate() {
             if !t.scene_ids.contains(sid) {
                 out.push(

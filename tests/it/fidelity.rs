@@ -395,6 +395,7 @@ fn a_rows_missing_or_wrong_file_is_a_located_error_before_anything_is_sent() {
 
 fn template_campaign(dir: &Path, extra: &str) {
     std::fs::write(dir.join("rows.csv"), "email,first_name\na@x.io,Ada\n").unwrap();
+    std::fs::write(dir.join("logo.png"), b"template logo").unwrap();
     std::fs::write(
         dir.join("campaign.yaml"),
         format!(
@@ -407,6 +408,7 @@ template:
   id: tpl_welcome_16x9
   variables:
     first_name: "{{{{ first_name }}}}"
+    logo: {{type: image, url: "logo.png", fit: contain}}
 {extra}output:
   results: out/results.json
 run:
@@ -448,6 +450,22 @@ fn a_template_text_variable_left_unset_is_caught_before_any_create() {
         .unwrap();
     assert_eq!(body["variables"]["company"], json!({"type": "text", "content": "your company"}));
     assert_eq!(body["variables"]["first_name"]["content"], "Ada");
+    // A template's image variable takes a local file too: uploaded, then sent by id.
+    let logo = &body["variables"]["logo"];
+    assert_eq!(logo["asset"]["type"], "asset_id", "{body}");
+    assert!(logo["asset"]["asset_id"].as_str().unwrap().starts_with("asset_"), "{body}");
+    assert_eq!(route_count(&sim, "POST /v3/assets"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn videos_can_be_listed_by_folder() {
+    let sim = crate::support::start(SimConfig::default()).await;
+    let client = crate::support::client(&sim, "sk_fidelity");
+    let page = client.list_videos_in_folder("fld_1", None).await.unwrap();
+    assert!(!page.has_more);
+    let sent = sim.requests().into_iter().find(|r| r.path == "/v3/videos").unwrap();
+    assert!(sent.query.contains(&("folder_id".to_owned(), "fld_1".to_owned())), "{:?}", sent.query);
+    assert!(sent.query.contains(&("limit".to_owned(), "100".to_owned())), "{:?}", sent.query);
 }
 
 #[test]
