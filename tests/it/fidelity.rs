@@ -542,3 +542,41 @@ async fn files_over_32_mb_take_the_direct_upload_flow() {
     let sent = sim.requests().into_iter().filter(|r| r.path == "/v3/assets").count();
     assert_eq!(sent, 2, "two multipart uploads, the second replayed");
 }
+
+#[test]
+fn local_files_work_for_backgrounds_audio_and_animated_images() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("bg.jpg"), b"background").unwrap();
+    std::fs::write(dir.join("hello.mp3"), b"audio").unwrap();
+    std::fs::write(dir.join("face.webp"), b"face").unwrap();
+    std::fs::write(dir.join("rows.csv"), "id,kind\n1,avatar\n").unwrap();
+    let manifest = |scene: &str| {
+        format!(
+            "version: 1\nname: local-files\ndata:\n  csv: rows.csv\n  key: \"{{{{ id }}}}\"\nvideo:\n  background:\n    image_url: bg.jpg\n  scenes:\n    - {scene}\n      audio_url: hello.mp3\n"
+        )
+    };
+    let hash = |b: &[u8]| format!("reelflow-local:{}", blake3::hash(b).to_hex());
+    std::fs::write(dir.join("avatar.yaml"), manifest(&format!("avatar: {LOOK}"))).unwrap();
+    std::fs::write(dir.join("image.yaml"), manifest("animated_image: face.webp")).unwrap();
+    for (file, kind) in [("avatar.yaml", "avatar"), ("image.yaml", "image")] {
+        let out = reelflow(dir, &["render", file, "--json"], &[]);
+        assert_eq!(out.code, 0, "{}", out.transcript());
+        let job: Value = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+        let body = &job["body"];
+        assert_eq!(body["type"], kind);
+        assert_eq!(body["background"], json!({"type": "image", "asset_id": hash(b"background")}));
+        assert_eq!(body["audio_asset_id"], hash(b"audio").as_str(), "{body}");
+        assert!(body.get("audio_url").is_none(), "{body}");
+        if kind == "image" {
+            assert_eq!(body["image"], json!({"type": "asset_id", "asset_id": hash(b"face")}));
+        }
+    }
+    // In a multi-scene video the animated image is gone from HeyGen's API.
+    let two = "version: 1\nname: local-files\ndata:\n  csv: rows.csv\n  key: \"{{ id }}\"\nvideo:\n  scenes:\n    - animated_image: face.webp\n      script: Hi\n      voice: v\n    - image: bg.jpg\n      duration: 2\n";
+    std::fs::write(dir.join("two.yaml"), two).unwrap();
+    let out = reelflow(dir, &["validate", "two.yaml", "--offline"], &[]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("video.scenes[0].animated_image"), "{}", out.stderr);
+    assert!(out.stderr.contains("use its look id as `avatar`"), "{}", out.stderr);
+}
