@@ -32,6 +32,9 @@ pub enum PrepareError {
     /// The results file could not be written.
     #[error("cannot write {0}")]
     State(String),
+    /// A body could not take its run-time ids (a reelflow bug).
+    #[error("cannot put the uploaded asset ids into a request: {0}")]
+    Substitute(String),
 }
 
 /// What preparing did, for the run's notes.
@@ -172,18 +175,18 @@ fn substitute(
         let mut body = request.body_json();
         if body.to_string().contains(assets::LOCAL_PREFIX) {
             if !assets::substitute(&mut body, uploads) {
-                return Err(PrepareError::Template("a local file has no upload".into()));
+                return Err(PrepareError::Substitute("a local file has no upload".into()));
             }
             *request = match request {
                 JobRequest::Video(_) => JobRequest::Video(Box::new(
                     CreateVideoRequest::from_value(body)
-                        .map_err(|e| PrepareError::Template(e.message))?,
+                        .map_err(|e| PrepareError::Substitute(e.message))?,
                 )),
                 JobRequest::Template { template_id, .. } => JobRequest::Template {
                     template_id: template_id.clone(),
                     body: Box::new(
                         serde_json::from_value(body)
-                            .map_err(|e| PrepareError::Template(e.to_string()))?,
+                            .map_err(|e| PrepareError::Substitute(e.to_string()))?,
                     ),
                 },
             };
