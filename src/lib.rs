@@ -14,16 +14,19 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod assets;
 pub mod cli;
 pub mod dataset;
 pub mod diag;
 pub mod engine;
 pub mod exit;
+pub mod folders;
 pub mod heygen;
 pub mod integration;
 pub mod lua;
 pub mod manifest;
 pub mod plan;
+pub mod prepare;
 pub mod pricing;
 pub mod render;
 pub mod report;

@@ -20,32 +20,99 @@ pub const CINEMATIC_USD: f64 = 7.0;
 /// editor; their length is not exposed by the API).
 pub const TEMPLATE_SCENE_SECS: f64 = 8.0;
 
-/// USD per output second for one product and resolution.
-pub fn rate_per_second(engine: &str, avatar: &AvatarType, resolution: Resolution) -> f64 {
-    let four_k = resolution == Resolution::FourK;
-    match (engine, avatar) {
-        ("avatar_iii", _) => {
-            if four_k {
-                0.02
-            } else {
-                0.0167
-            }
-        }
-        (_, AvatarType::PhotoAvatar) => {
-            if four_k {
-                0.0667
-            } else {
-                0.05
-            }
-        }
-        _ => {
-            if four_k {
-                0.0833
-            } else {
-                0.0667
-            }
+/// A published per-second rate table. HeyGen's pricing page exists in two
+/// copies that disagree (v3-changes-2026-11.md, "Pricing"); which one is
+/// current is unknown, so every estimate names the table it used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateTable {
+    /// Short id: `a` or `b`.
+    pub id: &'static str,
+    /// What the table is.
+    pub label: &'static str,
+    /// Where it comes from.
+    pub source: &'static str,
+    /// Avatar III, per type: (photo, video avatar) at 1080p.
+    avatar_iii: (f64, f64),
+    /// Avatar III at 4K, when the table has a 4K column.
+    avatar_iii_4k: Option<f64>,
+    /// Avatar IV and V: (photo, video avatar) at 1080p.
+    avatar_iv_v: (f64, f64),
+    /// Avatar IV and V at 4K: (photo, video avatar), when priced.
+    avatar_iv_v_4k: Option<(f64, f64)>,
+}
+
+/// Table A: Avatar IV & V with a 4K column; Avatar III $0.0167/s for every
+/// avatar type. reelflow's default (the rates it has always used).
+pub const TABLE_A: RateTable = RateTable {
+    id: "a",
+    label: "pricing page copy A, with 4K column",
+    source: "HeyGen API pricing page copy A, undated (v3-changes-2026-11.md)",
+    avatar_iii: (0.0167, 0.0167),
+    avatar_iii_4k: Some(0.02),
+    avatar_iv_v: (0.05, 0.0667),
+    avatar_iv_v_4k: Some((0.0667, 0.0833)),
+};
+
+/// Table B: no 4K column ("Avatar V supports Digital Twins only"); Avatar
+/// III photo $0.0433/s. A third-party catalogue of 2026-08-24 agrees and
+/// says 4K has been unavailable on IV/V since June 2026; 4K is estimated
+/// at the 1080p rates here.
+pub const TABLE_B: RateTable = RateTable {
+    id: "b",
+    label: "pricing page copy B, no 4K column",
+    source: "HeyGen API pricing page copy B, undated; agrees with a third-party catalogue of 2026-08-24 (v3-changes-2026-11.md)",
+    avatar_iii: (0.0433, 0.0167),
+    avatar_iii_4k: None,
+    avatar_iv_v: (0.05, 0.0667),
+    avatar_iv_v_4k: None,
+};
+
+/// Environment variable choosing the table (`a` or `b`).
+pub const TABLE_ENV: &str = "REELFLOW_PRICING_TABLE";
+
+impl RateTable {
+    /// USD per output second for one product and resolution.
+    pub fn rate(&self, engine: &str, avatar: &AvatarType, resolution: Resolution) -> f64 {
+        let four_k = resolution == Resolution::FourK;
+        let photo = *avatar == AvatarType::PhotoAvatar;
+        let pick = |(p, v): (f64, f64)| if photo { p } else { v };
+        match engine {
+            "avatar_iii" => match (four_k, self.avatar_iii_4k) {
+                (true, Some(r)) => r,
+                _ => pick(self.avatar_iii),
+            },
+            _ => match (four_k, self.avatar_iv_v_4k) {
+                (true, Some(r)) => pick(r),
+                _ => pick(self.avatar_iv_v),
+            },
         }
     }
+
+    /// `a (pricing page copy A, with 4K column)`.
+    pub fn short(&self) -> String {
+        format!("{} ({})", self.id, self.label)
+    }
+
+    /// One line for `plan`.
+    pub fn describe(&self) -> String {
+        format!("table {} — {}; source: {}", self.id, self.label, self.source)
+    }
+}
+
+/// The table estimates use: `REELFLOW_PRICING_TABLE=b` picks table B,
+/// anything else table A.
+pub fn active_table() -> &'static RateTable {
+    static TABLE: std::sync::OnceLock<&'static RateTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| match std::env::var(TABLE_ENV).as_deref() {
+        Ok("b" | "B") => &TABLE_B,
+        _ => &TABLE_A,
+    })
+}
+
+/// USD per output second for one product and resolution, in the active
+/// table.
+pub fn rate_per_second(engine: &str, avatar: &AvatarType, resolution: Resolution) -> f64 {
+    active_table().rate(engine, avatar, resolution)
 }
 
 /// Estimated length of a spoken script in seconds.
@@ -123,14 +190,16 @@ pub fn estimate_create(
                         let speed = a.voice_settings.as_ref().and_then(|s| s.speed);
                         speech(&mut est, a.script.as_ref(), speed, rate);
                     }
-                    StudioScene::AvatarVideo { input: SceneInput::Image(i) } => {
-                        let speed = i.voice_settings.as_ref().and_then(|s| s.speed);
-                        speech(&mut est, i.script.as_ref(), speed, plain);
-                    }
                     StudioScene::Image { duration: Some(d), .. } => est.add(*d, plain),
                     StudioScene::Image { script, voice_settings, .. } => {
                         let speed = voice_settings.as_ref().and_then(|s| s.speed);
                         speech(&mut est, script.as_ref(), speed, plain);
+                    }
+                    // A voiceover sets the scene's length; without one the
+                    // clip's length is unknown offline.
+                    StudioScene::Video { script: Some(script), voice_settings, .. } => {
+                        let speed = voice_settings.as_ref().and_then(|s| s.speed);
+                        speech(&mut est, Some(script), speed, plain);
                     }
                     StudioScene::Video { .. } => {
                         est.approximate = true;
@@ -175,6 +244,16 @@ mod tests {
             rate_per_second("avatar_iii", &AvatarType::StudioAvatar, Resolution::P720),
             0.0167
         );
+    }
+
+    #[test]
+    fn the_two_published_tables_differ_where_the_copies_do() {
+        let photo = AvatarType::PhotoAvatar;
+        assert_eq!(TABLE_A.rate("avatar_iii", &photo, Resolution::P1080), 0.0167);
+        assert_eq!(TABLE_B.rate("avatar_iii", &photo, Resolution::P1080), 0.0433);
+        assert_eq!(TABLE_A.rate("avatar_iv", &photo, Resolution::FourK), 0.0667);
+        assert_eq!(TABLE_B.rate("avatar_iv", &photo, Resolution::FourK), 0.05);
+        assert!(TABLE_B.describe().contains("no 4K column"));
     }
 
     #[test]

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, Value};
 use minijinja::{Environment, UndefinedBehavior};
 
+use crate::assets::{FileCache, LocalFile, MediaKind};
 use crate::dataset::{Header, Row};
 use crate::diag::{Diagnostic, Location, RowRef, did_you_mean};
 use crate::heygen::wire::{
     AssetInput, AvatarSceneInput, AvatarVideo, Background, BackgroundType, Caption, CharacterType,
-    CreateVideoRequest, Engine, GenerateFromTemplate, ImageSceneInput, ImageVideo, SceneBackground,
-    SceneInput, StudioScene, StudioVideo, TemplateVariable, VoiceSettings,
+    CreateVideoRequest, Engine, GenerateFromTemplate, ImageVideo, SceneBackground, SceneInput,
+    StudioScene, StudioVideo, TemplateVariable, VoiceSettings,
 };
 use crate::manifest::load::is_studio;
 use crate::manifest::model::{
@@ -73,6 +74,20 @@ impl JobRequest {
             JobRequest::Template { body, .. } => body.title.as_deref(),
         }
     }
+
+    /// Files the video in a folder (`folder_id`, on every kind of create).
+    pub fn set_folder(&mut self, folder_id: &str) {
+        let id = Some(folder_id.to_owned());
+        match self {
+            JobRequest::Video(r) => match r.as_mut() {
+                CreateVideoRequest::Avatar(v) => v.folder_id = id,
+                CreateVideoRequest::Image(v) => v.folder_id = id,
+                CreateVideoRequest::CinematicAvatar(v) => v.folder_id = id,
+                CreateVideoRequest::Studio(v) => v.folder_id = id,
+            },
+            JobRequest::Template { body, .. } => body.folder_id = id,
+        }
+    }
 }
 
 /// One row's video: identity, request and where it will be saved.
@@ -86,6 +101,9 @@ pub struct Job {
     pub request: JobRequest,
     /// Download path relative to the manifest's folder.
     pub download: Option<PathBuf>,
+    /// Local files the request uses (as `reelflow-local:` placeholders),
+    /// uploaded by `reelflow run` before the engine starts.
+    pub uploads: Vec<Arc<LocalFile>>,
 }
 
 impl Job {
@@ -124,6 +142,7 @@ pub struct Compiled {
     header: Arc<Header>,
     manifest: LoadedManifest,
     filter: Option<usize>,
+    files: FileCache,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -280,6 +299,7 @@ impl Compiled {
         let man = &manifest.manifest;
         let mut c = Collector { fields: Vec::new() };
         c.add("data.key", Some(&man.data.key));
+        c.add("brand_glossary_id", man.brand_glossary_id.as_ref());
         if let Some(f) = &man.data.filter {
             // `where` is an expression; `{{ … }}` around it is optional.
             let inner = f.trim();
@@ -296,6 +316,7 @@ impl Compiled {
             c.add("video.title", v.title.as_ref());
             c.add("video.callback_url", v.callback_url.as_ref());
             c.add("video.callback_id", v.callback_id.as_ref());
+            c.add("video.brand_glossary_id", v.brand_glossary_id.as_ref());
             if let Some(bg) = &v.background {
                 c.add("video.background.color", bg.color.as_ref());
                 c.add("video.background.image_url", bg.image_url.as_ref());
@@ -328,6 +349,7 @@ impl Compiled {
             c.add("template.title", t.title.as_ref());
             c.add("template.callback_url", t.callback_url.as_ref());
             c.add("template.callback_id", t.callback_id.as_ref());
+            c.add("template.brand_glossary_id", t.brand_glossary_id.as_ref());
             for (name, var) in &t.variables {
                 let at = format!("template.variables.{name}");
                 match var {
@@ -428,6 +450,7 @@ impl Compiled {
             header,
             manifest,
             filter,
+            files: FileCache::default(),
         })
     }
 
@@ -511,7 +534,13 @@ impl Compiled {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let mut b = Builder { c: self, rendered: &rendered, row: &row_ref, problems: Vec::new() };
+        let mut b = Builder {
+            c: self,
+            rendered: &rendered,
+            row: &row_ref,
+            problems: Vec::new(),
+            uploads: Vec::new(),
+        };
         let request = match (&self.manifest.manifest.video, &self.manifest.manifest.template) {
             (Some(_), _) => b.video().map(|v| JobRequest::Video(Box::new(v))),
             (None, Some(_)) => b.template(),
@@ -522,7 +551,8 @@ impl Compiled {
             return Err(b.problems);
         }
         let request = request.expect("a request exists when the builder reported no problem");
-        Ok(Some(Job { key, line, request, download }))
+        let uploads = b.uploads;
+        Ok(Some(Job { key, line, request, download, uploads }))
     }
 
     fn row_error(&self, field: &str, message: impl Into<String>, row: &RowRef) -> Diagnostic {
@@ -582,6 +612,7 @@ struct Builder<'a> {
     rendered: &'a [Option<String>],
     row: &'a RowRef,
     problems: Vec<Diagnostic>,
+    uploads: Vec<Arc<LocalFile>>,
 }
 
 impl Builder<'_> {
@@ -623,14 +654,68 @@ impl Builder<'_> {
         }
     }
 
-    fn asset(&mut self, path: &str, a: Option<&AssetSpec>) -> Option<AssetInput> {
+    /// A local file named in `field`: checked, remembered for upload, and
+    /// stood in for by its placeholder asset id.
+    fn local_file(&mut self, field: &str, file: &str, kind: MediaKind) -> Option<String> {
+        match self.c.files.check(&self.c.manifest.dir, file.trim(), kind) {
+            Ok(f) => {
+                let id = f.placeholder();
+                if !self.uploads.iter().any(|u| u.hash == f.hash) {
+                    self.uploads.push(f);
+                }
+                Some(id)
+            }
+            Err(p) => {
+                let d = self.c.row_error(field, p.message, self.row).hint(p.hint);
+                self.problems.push(d);
+                None
+            }
+        }
+    }
+
+    /// A media URL or local file as an asset input.
+    fn url_or_file(&mut self, field: &str, value: String, kind: MediaKind) -> Option<AssetInput> {
+        if crate::assets::is_local(&value) {
+            let asset_id = self.local_file(field, &value, kind)?;
+            Some(AssetInput::AssetId { asset_id })
+        } else {
+            Some(AssetInput::Url { url: value })
+        }
+    }
+
+    /// An audio URL or local file: `(audio_url, audio_asset_id)`.
+    fn audio(&mut self, at: &str) -> (Option<String>, Option<String>) {
+        let field = format!("{at}.audio_url");
+        let url = self.text(&field);
+        let asset = self.text(&format!("{at}.audio_asset_id"));
+        match url {
+            Some(u) if crate::assets::is_local(&u) => {
+                let id = self.local_file(&field, &u, MediaKind::Audio);
+                // A bad file is reported; keep a source so rules do not
+                // add a second, misleading "no audio" error.
+                match id {
+                    Some(id) => (None, Some(id)),
+                    None => (None, asset.or(Some(String::from("-")))),
+                }
+            }
+            url => (url, asset),
+        }
+    }
+
+    fn asset(&mut self, path: &str, a: Option<&AssetSpec>, kind: MediaKind) -> Option<AssetInput> {
         match a? {
-            AssetSpec::Url(_) => Some(AssetInput::Url { url: self.required(path, "the URL") }),
+            AssetSpec::Url(_) => {
+                let value = self.required(path, "the URL or file");
+                if value.is_empty() {
+                    return None;
+                }
+                self.url_or_file(path, value, kind)
+            }
             AssetSpec::Object(AssetObject { .. }) => {
                 let url = self.text(&format!("{path}.url"));
                 let id = self.text(&format!("{path}.asset_id"));
                 match (url, id) {
-                    (Some(url), None) => Some(AssetInput::Url { url }),
+                    (Some(url), None) => self.url_or_file(&format!("{path}.url"), url, kind),
                     (None, Some(asset_id)) => Some(AssetInput::AssetId { asset_id }),
                     (u, _) => {
                         let msg = if u.is_some() {
@@ -680,6 +765,8 @@ impl Builder<'_> {
         let title = self.text("video.title");
         let callback_url = self.text("video.callback_url");
         let callback_id = self.text("video.callback_id");
+        let brand_glossary_id =
+            self.text("video.brand_glossary_id").or_else(|| self.text("brand_glossary_id"));
         if !is_studio(&v.scenes) {
             let s = &v.scenes[0];
             let at = "video.scenes[0]";
@@ -694,8 +781,7 @@ impl Builder<'_> {
             };
             let script = self.text(&format!("{at}.script"));
             let voice_id = self.text(&format!("{at}.voice"));
-            let audio_url = self.text(&format!("{at}.audio_url"));
-            let audio_asset_id = self.text(&format!("{at}.audio_asset_id"));
+            let (audio_url, audio_asset_id) = self.audio(at);
             let voice_settings = self.voice_settings(at, s);
             let motion_prompt = self.text(&format!("{at}.motion_prompt"));
             if s.avatar.is_some() {
@@ -721,9 +807,15 @@ impl Builder<'_> {
                     engine: engine(s.engine.as_ref().or(v.engine.as_ref())),
                     motion_prompt,
                     expressiveness: s.expressiveness,
+                    brand_glossary_id,
+                    folder_id: None,
                 }));
             }
-            let image = self.asset(&format!("{at}.animated_image"), s.animated_image.as_ref())?;
+            let image = self.asset(
+                &format!("{at}.animated_image"),
+                s.animated_image.as_ref(),
+                MediaKind::Image,
+            )?;
             return Some(CreateVideoRequest::Image(ImageVideo {
                 image,
                 script,
@@ -744,6 +836,8 @@ impl Builder<'_> {
                 watermark: v.watermark.clone(),
                 motion_prompt,
                 expressiveness: s.expressiveness,
+                brand_glossary_id,
+                folder_id: None,
             }));
         }
         let mut scenes = Vec::with_capacity(v.scenes.len());
@@ -751,8 +845,7 @@ impl Builder<'_> {
             let at = format!("video.scenes[{i}]");
             let script = self.text(&format!("{at}.script"));
             let voice_id = self.text(&format!("{at}.voice"));
-            let audio_url = self.text(&format!("{at}.audio_url"));
-            let audio_asset_id = self.text(&format!("{at}.audio_asset_id"));
+            let (audio_url, audio_asset_id) = self.audio(&at);
             let voice_settings = self.voice_settings(&at, s);
             let scene = if s.avatar.is_some() {
                 StudioScene::AvatarVideo {
@@ -772,23 +865,22 @@ impl Builder<'_> {
                     }),
                 }
             } else if s.animated_image.is_some() {
-                let image =
-                    self.asset(&format!("{at}.animated_image"), s.animated_image.as_ref())?;
-                StudioScene::AvatarVideo {
-                    input: SceneInput::Image(ImageSceneInput {
-                        image,
-                        script,
-                        voice_id,
-                        audio_url,
-                        audio_asset_id,
-                        voice_settings,
-                        motion_prompt: self.text(&format!("{at}.motion_prompt")),
-                        expressiveness: s.expressiveness,
-                    }),
-                }
+                // Refused when the manifest loads (HeyGen removed the
+                // image input of studio scenes); never reached.
+                let d = self.c.row_error(
+                    &format!("{at}.animated_image"),
+                    "a multi-scene video cannot animate an image",
+                    self.row,
+                );
+                self.problems.push(d);
+                return None;
             } else if s.image.is_some() {
                 StudioScene::Image {
-                    source: self.asset(&format!("{at}.image"), s.image.as_ref())?,
+                    source: self.asset(
+                        &format!("{at}.image"),
+                        s.image.as_ref(),
+                        MediaKind::Image,
+                    )?,
                     duration: self.number(&format!("{at}.duration"), s.duration.as_ref()),
                     script,
                     voice_id,
@@ -798,8 +890,17 @@ impl Builder<'_> {
                 }
             } else {
                 StudioScene::Video {
-                    source: self.asset(&format!("{at}.video"), s.video.as_ref())?,
+                    source: self.asset(
+                        &format!("{at}.video"),
+                        s.video.as_ref(),
+                        MediaKind::Video,
+                    )?,
                     playback: s.playback.clone(),
+                    script,
+                    voice_id,
+                    voice_settings,
+                    audio_url,
+                    audio_asset_id,
                 }
             };
             scenes.push(scene);
@@ -813,6 +914,8 @@ impl Builder<'_> {
             callback_url,
             callback_id,
             watermark: v.watermark.clone(),
+            brand_glossary_id,
+            folder_id: None,
         }))
     }
 
@@ -825,8 +928,12 @@ impl Builder<'_> {
                 asset_id: None,
             });
         }
-        let url = self.text("video.background.image_url");
-        let asset_id = self.text("video.background.image_asset_id");
+        let mut url = self.text("video.background.image_url");
+        let mut asset_id = self.text("video.background.image_asset_id");
+        if let Some(file) = url.take_if(|u| crate::assets::is_local(u)) {
+            asset_id = self.local_file("video.background.image_url", &file, MediaKind::Image);
+            asset_id.as_ref()?;
+        }
         (url.is_some() || asset_id.is_some()).then_some(Background {
             kind: BackgroundType::Image,
             value: None,
@@ -845,11 +952,16 @@ impl Builder<'_> {
                     TemplateVariable::Text { content: self.text(&at).unwrap_or_default() }
                 }
                 TemplateVarSpec::Typed(tv) => {
+                    let kind = match tv.kind {
+                        VarKind::Video => MediaKind::Video,
+                        VarKind::Audio => MediaKind::Audio,
+                        _ => MediaKind::Image,
+                    };
                     let asset = |b: &mut Self| {
                         let url = b.text(&format!("{at}.url"));
                         let id = b.text(&format!("{at}.asset_id"));
                         match (url, id) {
-                            (Some(url), None) => Some(AssetInput::Url { url }),
+                            (Some(url), None) => b.url_or_file(&format!("{at}.url"), url, kind),
                             (None, Some(asset_id)) => Some(AssetInput::AssetId { asset_id }),
                             _ => {
                                 let d = b.c.row_error(
@@ -902,6 +1014,9 @@ impl Builder<'_> {
             callback_url: self.text("template.callback_url"),
             callback_id: self.text("template.callback_id"),
             brand_voice_id: t.brand_voice_id.clone(),
+            brand_glossary_id: self
+                .text("template.brand_glossary_id")
+                .or_else(|| self.text("brand_glossary_id")),
             reorder_music: None,
             keep_text_vertically_centered: None,
             include_gif: None,

@@ -46,6 +46,7 @@ pub async fn run(ctx: &Context) -> Result<u8, Failure> {
         t.row(vec!["spent this period".into(), or_dash(spent.as_deref())]);
         t.row(vec!["spending cap".into(), or_dash(cap.as_deref())]);
     }
+    t.row(vec!["pricing table".into(), crate::pricing::active_table().short()]);
     t.print();
     Ok(exit::SUCCESS)
 }

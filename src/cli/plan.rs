@@ -24,13 +24,18 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let campaign = m.manifest.name.clone();
     let mut planner = Planner::new(previous.as_ref(), &account, args.retry_failed);
     let mut rows: Vec<(String, u64, Change)> = Vec::new();
+    let mut uploads = crate::assets::UploadSet::default();
+    let folder = m.manifest.output.folder.clone();
     let checked = check(ctx, m, source, |job, catalog| {
+        uploads.add(&job.uploads);
         let p = planner.add(job, catalog);
         if args.rows && p.change != Change::Unchanged {
             rows.push((p.job.key, p.job.line, p.change));
         }
     })
     .await?;
+    let resources =
+        crate::assets::plan_lines(&uploads, folder.as_ref(), previous.as_ref(), &account);
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
@@ -88,6 +93,12 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             "max_cost_usd": cap,
             "warnings": warnings,
             "rows": if args.rows { Some(&row_list) } else { None },
+            "pricing_table": {
+                "id": crate::pricing::active_table().id,
+                "label": crate::pricing::active_table().label,
+                "source": crate::pricing::active_table().source,
+            },
+            "resources": resources,
         }));
         return Ok(exit::SUCCESS);
     }
@@ -154,6 +165,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
         s.seconds,
         s.usd
     );
+    println!("pricing: {}", crate::pricing::active_table().describe());
+    for line in &resources {
+        println!("{line}");
+    }
     match balance {
         Some(b) => println!("balance: ${b:.2}{}", if est <= b { " (enough)" } else { "" }),
         None if args.catalog.offline => println!("balance: not checked (--offline)"),

@@ -124,6 +124,23 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             orphans.len()
         ));
     }
+    // Folder, uploads and kept template values: ids known only now.
+    let (mut jobs, mut previous) = (jobs, previous);
+    let prepared = crate::prepare::prepare(
+        &client,
+        &m,
+        &account,
+        shard.map(|s| s.to_string()),
+        &mut previous,
+        &results,
+        &mut jobs,
+        args.retry_failed,
+    )
+    .await
+    .map_err(|e| Failure::new(exit::FAILURE, "prepare", e.to_string()))?;
+    if !ctx.global.json {
+        prepared.notes.iter().for_each(note);
+    }
     let base = manifest_options(&m, args.no_download);
     let opts = RunOptions {
         concurrency: args.concurrency.or(m.manifest.run.concurrency).unwrap_or(8) as usize,

@@ -353,6 +353,7 @@ impl<'a> Coordinator<'a> {
     fn prepare(&mut self, input: RunInput, mut replayed: HashMap<String, Replayed>) {
         let now = Instant::now();
         if let Some(prev) = input.previous {
+            self.results.carry_state(&prev);
             for e in prev.entries {
                 self.entries.insert(e.key.clone(), e);
             }

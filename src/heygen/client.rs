@@ -113,6 +113,8 @@ struct Call<'a> {
     path: String,
     query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
+    /// `None` for JSON; multipart uploads set their own.
+    content_type: Option<String>,
     idempotency_key: Option<&'a str>,
     retry: RetryPolicy,
 }
@@ -195,6 +197,7 @@ impl Client {
             path: "/v3/videos".into(),
             query: Vec::new(),
             body: Some(to_body(body)?),
+            content_type: None,
             idempotency_key,
             retry,
         };
@@ -218,6 +221,7 @@ impl Client {
             path: format!("/v3/videos/{}", segment(video_id)?),
             query: Vec::new(),
             body: None,
+            content_type: None,
             idempotency_key: None,
             retry: self.inner.retry,
         };
@@ -304,6 +308,7 @@ impl Client {
             path: format!("/v3/templates/{}", segment(template_id)?),
             query: Vec::new(),
             body: Some(to_body(body)?),
+            content_type: None,
             idempotency_key,
             retry: retry.unwrap_or(self.inner.retry),
         };
@@ -331,7 +336,135 @@ impl Client {
         )))
     }
 
+    // ---- folders and assets ---------------------------------------------
+
+    /// `POST /v3/folders`. Names need not be unique: keep the returned id.
+    /// With an `idempotency_key` a retry replays the first answer instead
+    /// of making a second folder.
+    pub async fn create_folder(
+        &self,
+        body: &CreateFolder,
+        idempotency_key: Option<&str>,
+    ) -> Result<Folder, Error> {
+        self.data(self.post("/v3/folders".into(), to_body(body)?, None, idempotency_key)).await
+    }
+
+    /// `GET /v3/folders/{id}` (404 once deleted).
+    pub async fn get_folder(&self, folder_id: &str) -> Result<Folder, Error> {
+        self.data(self.get(format!("/v3/folders/{}", segment(folder_id)?), Vec::new())).await
+    }
+
+    /// `GET /v3/videos?folder_id=…`: one page of the videos filed in a
+    /// folder (status, URLs, duration, failure fields).
+    pub async fn list_videos_in_folder(
+        &self,
+        folder_id: &str,
+        token: Option<String>,
+    ) -> Result<Page<VideoDetail>, Error> {
+        let query = VideoListQuery {
+            folder_id: Some(folder_id.to_owned()),
+            limit: Some(100),
+            token,
+            ..VideoListQuery::default()
+        };
+        self.list_videos(&query).await
+    }
+
+    /// `POST /v3/assets`: multipart upload of one file (≤ 32 MB) as the
+    /// part named `file`.
+    pub async fn upload_asset(
+        &self,
+        filename: &str,
+        mime_type: &str,
+        bytes: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<UploadedAsset, Error> {
+        let boundary = format!("reelflow-{}", &blake3::hash(bytes).to_hex()[..24]);
+        let safe_name: String =
+            filename.chars().map(|c| if c == '"' || c.is_control() { '_' } else { c }).collect();
+        let mut body = Vec::with_capacity(bytes.len() + 256);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe_name}\"\r\nContent-Type: {mime_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        self.data(self.post("/v3/assets".into(), body, Some(ct), idempotency_key)).await
+    }
+
+    /// `POST /v3/assets/direct-uploads`: a presigned URL for a large file.
+    pub async fn create_direct_upload(
+        &self,
+        body: &CreateDirectUpload,
+        idempotency_key: Option<&str>,
+    ) -> Result<DirectUpload, Error> {
+        self.data(self.post(
+            "/v3/assets/direct-uploads".into(),
+            to_body(body)?,
+            None,
+            idempotency_key,
+        ))
+        .await
+    }
+
+    /// PUTs the bytes of a direct upload to its presigned URL (no auth
+    /// header: the URL is the credential).
+    pub async fn put_upload(&self, upload: &DirectUpload, bytes: Vec<u8>) -> Result<(), Error> {
+        let timeout = Duration::from_secs(600);
+        let mut req = self.inner.http.put(&upload.upload_url).timeout(timeout).body(bytes);
+        for (name, value) in &upload.upload_headers {
+            if let Some(v) = value.as_str() {
+                req = req.header(name.as_str(), v);
+            }
+        }
+        let url = redact_query(&upload.upload_url);
+        let resp = req.send().await.map_err(|e| transport_error("PUT", &url, e, timeout))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let request_id = header(&resp, "x-request-id");
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(Error::from(ApiError::new(
+            status.as_u16(),
+            ErrorBody::from_response(status.as_u16(), &body),
+            request_id,
+            None,
+        )))
+    }
+
+    /// `POST /v3/assets/{id}/complete`: finalizes a direct upload.
+    pub async fn complete_upload(
+        &self,
+        asset_id: &str,
+        body: &CompleteUpload,
+    ) -> Result<CompletedUpload, Error> {
+        let path = format!("/v3/assets/{}/complete", segment(asset_id)?);
+        self.data(self.post(path, to_body(body)?, None, None)).await
+    }
+
     // ---- plumbing -------------------------------------------------------
+
+    fn post<'k>(
+        &self,
+        path: String,
+        body: Vec<u8>,
+        content_type: Option<String>,
+        idempotency_key: Option<&'k str>,
+    ) -> Call<'k> {
+        Call {
+            method: Method::POST,
+            path,
+            query: Vec::new(),
+            body: Some(body),
+            content_type,
+            idempotency_key,
+            retry: self.inner.retry,
+        }
+    }
 
     fn get(&self, path: String, query: Vec<(&'static str, String)>) -> Call<'static> {
         Call {
@@ -339,6 +472,7 @@ impl Client {
             path,
             query,
             body: None,
+            content_type: None,
             idempotency_key: None,
             retry: self.inner.retry,
         }
@@ -407,7 +541,8 @@ impl Client {
             req = req.header("idempotency-key", key);
         }
         if let Some(body) = &call.body {
-            req = req.header("content-type", "application/json").body(body.clone());
+            let ct = call.content_type.as_deref().unwrap_or("application/json");
+            req = req.header("content-type", ct).body(body.clone());
         }
         let method = call.method.as_str();
         let resp = req.send().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;

@@ -104,7 +104,19 @@ impl ApiError {
     pub fn hint(&self) -> String {
         match self.kind {
             ApiErrorKind::Auth => "check the account's API key or OAuth token (`reelflow accounts` shows where each comes from); keys are created in HeyGen's settings under API".into(),
-            ApiErrorKind::Forbidden => "this credential may not use that resource; check the workspace's API access and AI policy".into(),
+            // HeyGen's folder pages: "API keys need the videos:write scope"
+            // (and videos:read to read); a key without it gets a 403.
+            ApiErrorKind::Forbidden => {
+                let m = format!("{} {}", self.body.code, self.body.message).to_lowercase();
+                let scope = if m.contains("videos:read") || (m.contains("scope") && m.contains("read")) {
+                    "this API key lacks the `videos:read` scope (needed to read videos and folders)"
+                } else if m.contains("scope") || m.contains("videos:write") {
+                    "this API key lacks the `videos:write` scope (needed to create videos, folders and uploads)"
+                } else {
+                    "this credential may not do that: API keys need the `videos:write` scope to create videos, folders and uploads and `videos:read` to read them"
+                };
+                format!("{scope}; create a key with those scopes in HeyGen's API settings, and check the workspace's API access and AI policy")
+            }
             ApiErrorKind::InsufficientCredit => "top up the HeyGen API wallet, or run fewer rows; failed and rejected videos are not charged".into(),
             ApiErrorKind::RateLimited => "HeyGen caps render jobs in flight per account (10 on pay-as-you-go); lower the concurrency or wait for jobs to finish".into(),
             ApiErrorKind::QuotaExceeded => "the account's quota is used up; retrying will not help until it resets or the plan changes".into(),

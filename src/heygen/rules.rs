@@ -7,11 +7,18 @@
 //! assumptions, kept conservative: the title length, 0–1 for ElevenLabs'
 //! and Fish's tuning values (their own APIs' ranges), a positive watermark
 //! scale and watermark offsets within ±1 frame.
+//!
+//! The November 2026 schemas (v3-cli-specs-2026-11.json) win over the July
+//! ones: `avatar_video` scene inputs are avatar objects only, `video` scenes
+//! take an optional voiceover and `playback.mode`, and `eleven_v3` takes a
+//! stability of 0, 0.5 or 1 only. That last rule comes from a newer HeyGen
+//! page (v3-changes-2026-11.md); the schema's own description still says
+//! any value in [0, 1], so reelflow keeps to the stricter reading.
 
 use super::wire::{
-    AspectRatio, AssetInput, Background, BackgroundType, CreateVideoRequest, Engine,
-    EngineSettings, GenerateFromTemplate, OutputFormat, Resolution, SceneBackground, SceneInput,
-    StudioScene, VoiceSettings, Watermark,
+    AspectRatio, AssetInput, Background, BackgroundType, CreateBatchRequest, CreateVideoRequest,
+    ElevenLabsModel, Engine, EngineSettings, GenerateFromTemplate, OutputFormat, Resolution,
+    SceneBackground, SceneInput, StudioScene, VoiceSettings, Watermark,
 };
 
 /// Longest script HeyGen accepts, in characters.
@@ -92,9 +99,19 @@ impl Checker {
         self.range(format!("{at}.volume"), vs.volume, (0.0, 1.0));
         let es = format!("{at}.engine_settings");
         match &vs.engine_settings {
-            Some(EngineSettings::Elevenlabs { similarity_boost, stability, style, .. }) => {
+            Some(EngineSettings::Elevenlabs {
+                model, similarity_boost, stability, style, ..
+            }) => {
                 self.range(format!("{es}.similarity_boost"), *similarity_boost, (0.0, 1.0));
-                self.range(format!("{es}.stability"), *stability, (0.0, 1.0));
+                match (model, stability) {
+                    (Some(ElevenLabsModel::ElevenV3), Some(v)) if ![0.0, 0.5, 1.0].contains(v) => {
+                        self.fail(
+                            format!("{es}.stability"),
+                            format!("For eleven_v3, stability must be 0, 0.5, or 1, got {v}."),
+                        )
+                    }
+                    _ => self.range(format!("{es}.stability"), *stability, (0.0, 1.0)),
+                }
                 self.range(format!("{es}.style"), *style, (0.0, 1.0));
             }
             Some(EngineSettings::Fish { similarity, stability, .. }) => {
@@ -210,6 +227,14 @@ impl Checker {
         expressiveness: bool,
         motion_prompt: bool,
     ) {
+        if let Some(Engine::AvatarV { reference_look_id: Some(r) }) = engine
+            && r.trim().is_empty()
+        {
+            self.fail(
+                join(at, "engine.reference_look_id"),
+                "'reference_look_id' must not be empty; omit it to let HeyGen choose the reference.",
+            );
+        }
         match engine {
             Some(Engine::AvatarV { .. }) if expressiveness => self.fail(
                 join(at, "expressiveness"),
@@ -381,21 +406,6 @@ fn check_scene(c: &mut Checker, at: &str, scene: &StudioScene) {
                         a.motion_prompt.is_some(),
                     );
                 }
-                SceneInput::Image(img) => {
-                    c.asset(&join(&at, "image"), &img.image);
-                    c.speech(
-                        &at,
-                        Speech {
-                            script: img.script.as_deref(),
-                            voice_id: img.voice_id.as_deref(),
-                            audio_url: img.audio_url.as_deref(),
-                            audio_asset_id: img.audio_asset_id.as_deref(),
-                            voice_settings: img.voice_settings.as_ref(),
-                            required: true,
-                            has_default_voice: false,
-                        },
-                    );
-                }
             }
         }
         StudioScene::Image {
@@ -437,13 +447,81 @@ fn check_scene(c: &mut Checker, at: &str, scene: &StudioScene) {
                 },
             );
         }
-        StudioScene::Video { source, playback } => {
+        StudioScene::Video {
+            source,
+            playback,
+            script,
+            voice_id,
+            voice_settings,
+            audio_url,
+            audio_asset_id,
+        } => {
             c.asset(&join(at, "source"), source);
+            let narrated = script.is_some() || audio_url.is_some() || audio_asset_id.is_some();
             if let Some(pb) = playback {
                 c.range(join(at, "playback.volume"), pb.volume, (0.0, 1.0));
+                if pb.mode.is_some() && !narrated {
+                    c.fail(
+                        join(at, "playback.mode"),
+                        "'playback.mode' requires a video-scene voiceover (script, audio_url or audio_asset_id).",
+                    );
+                }
             }
+            if voice_settings.is_some() && script.is_none() {
+                c.fail(
+                    join(at, "voice_settings"),
+                    "'voice_settings' tunes a script voiceover; set 'script' and 'voice_id'.",
+                );
+            }
+            c.speech(
+                at,
+                Speech {
+                    script: script.as_deref(),
+                    voice_id: voice_id.as_deref(),
+                    audio_url: audio_url.as_deref(),
+                    audio_asset_id: audio_asset_id.as_deref(),
+                    voice_settings: voice_settings.as_ref(),
+                    required: false,
+                    has_default_voice: false,
+                },
+            );
         }
     }
+}
+
+/// Every rule `POST /v3/videos/batches` enforces: each item's, under
+/// `videos[i]`, and no per-item `folder_id` (a batch takes one folder).
+pub fn check_batch(req: &CreateBatchRequest) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if req.videos.is_empty() || req.videos.len() > 100 {
+        out.push(Violation {
+            param: "videos".into(),
+            message: format!("Must contain 1 to 100 videos, got {}.", req.videos.len()),
+        });
+    }
+    for (i, v) in req.videos.iter().enumerate() {
+        let folder = match v {
+            CreateVideoRequest::Avatar(a) => a.folder_id.is_some(),
+            CreateVideoRequest::Image(a) => a.folder_id.is_some(),
+            CreateVideoRequest::CinematicAvatar(a) => a.folder_id.is_some(),
+            CreateVideoRequest::Studio(a) => a.folder_id.is_some(),
+        };
+        if folder {
+            out.push(Violation {
+                param: format!("videos[{i}].folder_id"),
+                message: "Extra inputs are not permitted: batch items cannot carry 'folder_id'; set 'folder_id' once on the batch.".into(),
+            });
+        }
+        out.extend(check_create(v).into_iter().map(|x| Violation {
+            param: if x.param.is_empty() {
+                format!("videos[{i}]")
+            } else {
+                format!("videos[{i}].{}", x.param)
+            },
+            message: x.message,
+        }));
+    }
+    out
 }
 
 /// Every rule `POST /v3/templates/{id}` enforces on `req`.
@@ -594,13 +672,9 @@ pub fn references(req: &CreateVideoRequest) -> Vec<Reference<'_>> {
                         );
                         voice(&mut out, &at, a.voice_id.as_deref());
                     }
-                    StudioScene::AvatarVideo { input: SceneInput::Image(img) } => {
-                        voice(&mut out, &format!("{at}.input"), img.voice_id.as_deref())
-                    }
-                    StudioScene::Image { voice_id, .. } => {
+                    StudioScene::Image { voice_id, .. } | StudioScene::Video { voice_id, .. } => {
                         voice(&mut out, &at, voice_id.as_deref())
                     }
-                    StudioScene::Video { .. } => {}
                 }
             }
         }
@@ -665,6 +739,94 @@ pub fn template_references(req: &GenerateFromTemplate) -> Vec<Reference<'_>> {
                 kind: RefKind::Voice,
             }),
             _ => {}
+        }
+    }
+    out
+}
+
+/// Every avatar speaker of a request: (path prefix, look id, engine,
+/// motion prompt set).
+fn speakers(req: &CreateVideoRequest) -> Vec<(String, &str, Option<&Engine>, bool)> {
+    match req {
+        CreateVideoRequest::Avatar(v) => {
+            vec![(
+                String::new(),
+                v.avatar_id.as_str(),
+                v.engine.as_ref(),
+                v.motion_prompt.is_some(),
+            )]
+        }
+        CreateVideoRequest::Studio(v) => v
+            .scenes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => Some((
+                    format!("scenes[{i}].input"),
+                    a.avatar_id.as_str(),
+                    a.engine.as_ref(),
+                    a.motion_prompt.is_some(),
+                )),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The Avatar V rules that need the catalog (November 2026 schemas):
+/// `engine.reference_look_id` must be a `digital_twin` look in the same
+/// avatar group as `avatar_id`; a photo avatar on `avatar_v` whose group
+/// has no animation reference (no digital twin or studio look) takes no
+/// `motion_prompt`. `look` finds a look by id; `group_looks` lists a
+/// group's looks.
+pub fn avatar_v_problems<'l>(
+    req: &CreateVideoRequest,
+    look: &dyn Fn(&str) -> Option<&'l super::wire::AvatarLook>,
+    group_looks: &dyn Fn(&str) -> Vec<&'l super::wire::AvatarLook>,
+) -> Vec<Violation> {
+    use super::wire::AvatarType;
+    let mut out = Vec::new();
+    for (at, avatar_id, engine, motion_prompt) in speakers(req) {
+        let Some(Engine::AvatarV { reference_look_id }) = engine else { continue };
+        let Some(subject) = look(avatar_id) else { continue };
+        if let Some(rid) = reference_look_id.as_deref().filter(|r| !r.trim().is_empty()) {
+            let param = join(&at, "engine.reference_look_id");
+            match look(rid) {
+                None => out.push(Violation {
+                    param,
+                    message: format!("Reference look '{rid}' not found."),
+                }),
+                Some(r) if r.avatar_type != AvatarType::DigitalTwin => out.push(Violation {
+                    param,
+                    message: format!(
+                        "'reference_look_id' must be a digital_twin look; '{rid}' is a {} look.",
+                        r.avatar_type.as_str()
+                    ),
+                }),
+                Some(r) if r.group_id.is_none() || r.group_id != subject.group_id => {
+                    out.push(Violation {
+                        param,
+                        message: format!(
+                            "'reference_look_id' must be in the same avatar group as 'avatar_id' ('{}'); '{rid}' is not.",
+                            subject.group_id.as_deref().unwrap_or("none")
+                        ),
+                    })
+                }
+                Some(_) => {}
+            }
+        } else if motion_prompt && subject.avatar_type == AvatarType::PhotoAvatar {
+            let has_reference = subject.group_id.as_deref().is_some_and(|g| {
+                group_looks(g).iter().any(|l| {
+                    matches!(l.avatar_type, AvatarType::DigitalTwin | AvatarType::StudioAvatar)
+                })
+            });
+            if !has_reference {
+                out.push(Violation {
+                    param: join(&at, "motion_prompt"),
+                    message: "'motion_prompt' is rejected for a photo avatar on 'avatar_v' when its group has no animation reference (no digital twin or studio look).".into(),
+                });
+            }
         }
     }
     out

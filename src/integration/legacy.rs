@@ -268,6 +268,8 @@ impl SeedCreate {
                 callback_url: None,
                 callback_id: None,
                 watermark: None,
+                brand_glossary_id: None,
+                folder_id: None,
             })
         };
         Ok((request, notes))

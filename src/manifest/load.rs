@@ -193,6 +193,11 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
         }
         let studio = is_studio(&v.scenes);
         if studio {
+            for (i, s) in v.scenes.iter().enumerate() {
+                if s.animated_image.is_some() {
+                    out.push(removed_studio_image(m, i));
+                }
+            }
             for (field, set) in [
                 ("output_format", v.output_format.is_some()),
                 ("fit", v.fit.is_some()),
@@ -226,12 +231,42 @@ fn check(m: &LoadedManifest) -> Vec<Diagnostic> {
             }
         }
     }
-    if let Some(t) = &man.template
-        && t.variables.is_empty()
+    if let Some(t) = &man.template {
+        if t.variables.is_empty() {
+            out.push(
+                m.error_at("template.variables", "a template render needs at least one variable")
+                    .hint("`reelflow templates ID` lists a template's variables"),
+            );
+        }
+        for (i, name) in t.keep_template_value.iter().enumerate() {
+            if t.variables.contains_key(name) {
+                out.push(
+                    m.error_at(
+                        &format!("template.keep_template_value[{i}]"),
+                        format!(
+                            "`{name}` is both set in `variables` and kept at its template value"
+                        ),
+                    )
+                    .hint("keep one: set it, or list it in `keep_template_value`"),
+                );
+            }
+        }
+        if t.folder_id.is_some() && man.output.folder.is_some() {
+            out.push(
+                m.error_at(
+                    "template.folder_id",
+                    "both `template.folder_id` and `output.folder` are set",
+                )
+                .hint("keep `output.folder` (a name or {id: …}) and remove `template.folder_id`"),
+            );
+        }
+    }
+    if let Some(crate::manifest::model::FolderSpec::Name(n)) = &man.output.folder
+        && (n.trim().is_empty() || n.chars().count() > 256)
     {
         out.push(
-            m.error_at("template.variables", "a template render needs at least one variable")
-                .hint("`reelflow templates ID` lists a template's variables"),
+            m.error_at("output.folder", "a folder name has 1 to 256 characters")
+                .hint("or give an existing folder as {id: …}"),
         );
     }
     if let Some(p) = &man.run.poll {
@@ -297,21 +332,11 @@ fn check_scene(m: &LoadedManifest, i: usize, s: &SceneSpec) -> Vec<Diagnostic> {
     let kind = set[0];
     let speaks = kind == "avatar" || kind == "animated_image";
     let field_err = |f: &str, why: &str| m.error_at(&format!("{at}.{f}"), format!("`{f}` {why}"));
-    if kind == "video" {
-        for (f, on) in [
-            ("script", s.script.is_some()),
-            ("voice", s.voice.is_some()),
-            ("audio_url", s.audio_url.is_some()),
-            ("audio_asset_id", s.audio_asset_id.is_some()),
-            ("duration", s.duration.is_some()),
-        ] {
-            if on {
-                out.push(field_err(
-                    f,
-                    "does not apply to a video scene (it plays the clip's own audio)",
-                ));
-            }
-        }
+    if kind == "video" && s.duration.is_some() {
+        out.push(field_err(
+            "duration",
+            "does not apply to a video scene (it lasts as long as the clip, or its voiceover)",
+        ));
     }
     if !speaks {
         for (f, on) in [
@@ -341,4 +366,14 @@ fn check_scene(m: &LoadedManifest, i: usize, s: &SceneSpec) -> Vec<Diagnostic> {
         out.push(field_err("engine", "cannot be set for an animated image"));
     }
     out
+}
+
+/// `animated_image` in a multi-scene video: HeyGen removed the image input
+/// of studio `avatar_video` scenes (November 2026 schemas).
+fn removed_studio_image(m: &LoadedManifest, i: usize) -> Diagnostic {
+    m.error_at(
+        &format!("video.scenes[{i}].animated_image"),
+        "a multi-scene video cannot animate an image: HeyGen removed the image input of studio avatar scenes",
+    )
+    .hint("for a talking photo, create a photo avatar and use its look id as `avatar` (`reelflow avatars` lists looks); an image-only video of one scene still works")
 }

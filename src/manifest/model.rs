@@ -41,6 +41,13 @@ pub struct Manifest {
     /// Constants available to every template, e.g. `{company: Acme}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, VarValue>,
+    /// Brand glossary for the whole campaign (template): how brand terms,
+    /// and customers' names where the glossary holds them, are pronounced
+    /// in synthesized speech. `video.brand_glossary_id` or
+    /// `template.brand_glossary_id` override it. `GET /v3/brand-glossaries`
+    /// lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
     /// The video to render for each row. Exactly one of `video` and `template`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoSpec>,
@@ -159,6 +166,10 @@ pub struct VideoSpec {
     /// Logo overlay (an Enterprise option).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
+    /// Brand glossary for this video's synthesized speech (template);
+    /// overrides the campaign's `brand_glossary_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
     /// The scenes, in order: 1 to 50.
     #[schemars(length(min = 1, max = 50))]
     pub scenes: Vec<SceneSpec>,
@@ -196,7 +207,8 @@ pub enum EngineName {
     AvatarIii,
 }
 
-/// Background of a single-scene video: exactly one of the three.
+/// Background of a single-scene video: exactly one of the three. An
+/// `image_url` that is not a URL is a local file, uploaded once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackgroundSpec {
@@ -212,7 +224,10 @@ pub struct BackgroundSpec {
     pub image_asset_id: Option<String>,
 }
 
-/// An image or video input: a URL, or `{url}` / `{asset_id}` (templates).
+/// An image or video input: a URL, a local file (any value without
+/// `://`, relative to the manifest, e.g. `assets/{{ company | slug }}.png`;
+/// uploaded once per account and content), or `{url}` / `{asset_id}`
+/// (templates).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AssetSpec {
@@ -243,13 +258,16 @@ pub struct SceneSpec {
     /// (`reelflow avatars` lists them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// An image to animate as the speaker.
+    /// An image to animate as the speaker (single-scene videos only: HeyGen
+    /// removed the image input of studio scenes; for a talking photo in a
+    /// multi-scene video use a photo-avatar look id as `avatar`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub animated_image: Option<AssetSpec>,
     /// A whole-frame still image: silent for `duration`, or narrated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<AssetSpec>,
-    /// A whole-frame video clip.
+    /// A whole-frame video clip; with a `script` or audio it gets a
+    /// voiceover that sets the scene's length (`playback.mode` fits the clip).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<AssetSpec>,
     /// What is said (template), 1–5000 characters after rendering.
@@ -258,7 +276,8 @@ pub struct SceneSpec {
     /// Voice id (template). An avatar's default voice when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
-    /// Audio to lip-sync instead of a script (template).
+    /// Audio to lip-sync instead of a script (template): a URL, or a local
+    /// file uploaded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_url: Option<String>,
     /// Uploaded audio asset instead of a script (template).
@@ -282,7 +301,8 @@ pub struct SceneSpec {
     /// Seconds a silent `image` scene is held, (0, 300].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<Num>,
-    /// Audio of a `video` scene.
+    /// Audio of a `video` scene: `volume`, `mute`, and `mode` (freeze, loop
+    /// or fit_to_scene; needs a voiceover).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playback: Option<Playback>,
 }
@@ -351,10 +371,22 @@ pub struct TemplateSpec {
     /// Echoed in the webhook (template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_id: Option<String>,
-    /// Brand voice controlling pronunciation.
+    /// Brand voice controlling pronunciation. Deprecated by HeyGen: use
+    /// `brand_glossary_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_voice_id: Option<String>,
-    /// Folder for the generated videos.
+    /// Brand glossary (template); overrides the campaign's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
+    /// Text variables of the template the manifest leaves out on purpose:
+    /// each keeps the value the template holds now (read with `GET
+    /// /v3/templates/{id}` and sent explicitly). Any other text variable
+    /// left out is an error, because HeyGen would leave its literal
+    /// `{{name}}` placeholder in the video.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_template_value: Vec<String>,
+    /// Folder for the generated videos (an id). `output.folder` is the
+    /// campaign-wide way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// Public share page.
@@ -445,6 +477,30 @@ pub struct OutputSpec {
     /// Also download the SRT captions next to each video.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub captions: bool,
+    /// The HeyGen folder the campaign's videos are filed in: a name (the
+    /// folder is created once, `POST /v3/folders`, and its id remembered
+    /// in the results) or `{id: …}` for an existing folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<FolderSpec>,
+}
+
+/// A campaign folder: a name, or an existing folder's id.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FolderSpec {
+    /// Folder name, 1–256 characters; created when the state has no id.
+    Name(#[schemars(length(min = 1, max = 256))] String),
+    /// An existing folder.
+    Id(FolderRef),
+}
+
+/// An existing folder by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FolderRef {
+    /// Folder id (`GET /v3/folders/{id}` must find it).
+    #[schemars(length(min = 1))]
+    pub id: String,
 }
 
 /// Run settings; command-line flags override them.
@@ -552,6 +608,7 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
+scalar_or_map!(FolderSpec, "a folder name, or {id: …}", map => Id(FolderRef), str => |s| Ok(FolderSpec::Name(s.to_owned())));
 scalar_or_map!(CaptionSpec, "true, false, or {file_format, style}", map => Settings(Caption), bool => CaptionSpec::Enabled);
 scalar_or_map!(
     EngineSpec,

@@ -182,6 +182,12 @@ pub struct ResultsFile {
     /// `I/N` when this file holds one shard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// The HeyGen folder the campaign's videos are filed in (`output.folder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<crate::folders::FolderState>,
+    /// Local files uploaded as assets, by blake3 of their content.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub uploads: std::collections::BTreeMap<String, crate::assets::UploadRecord>,
     /// Last write (RFC 3339).
     pub updated_at: String,
     /// Totals.
@@ -198,10 +204,18 @@ impl ResultsFile {
             campaign: campaign.to_owned(),
             account: account.to_owned(),
             shard,
+            folder: None,
+            uploads: Default::default(),
             updated_at: now_rfc3339(),
             summary: Summary::default(),
             entries: Vec::new(),
         }
+    }
+
+    /// Takes the account-wide state (folder, uploads) of an earlier file.
+    pub fn carry_state(&mut self, from: &ResultsFile) {
+        self.folder = from.folder.clone();
+        self.uploads = from.uploads.clone();
     }
 
     /// Sorts entries by key and recomputes the summary.

@@ -17,9 +17,11 @@
 //! memory, or with [`SimConfig::state_file`] in an SQLite file written
 //! through on every change and shared by every simulator that opens it.
 
+mod assets;
 pub mod catalog;
 pub mod clock;
 pub mod faults;
+mod folders;
 mod media;
 mod routes;
 mod state;

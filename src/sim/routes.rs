@@ -27,7 +27,7 @@ use crate::pricing;
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
 
-type Shared = Arc<SimState>;
+pub(super) type Shared = Arc<SimState>;
 
 /// An error answer in the v3 envelope.
 #[derive(Debug)]
@@ -99,6 +99,8 @@ pub fn router(state: Shared) -> Router {
         .route("/_sim/faults", post(add_faults))
         .route("/_sim/wallet", post(set_wallet))
         .route("/_sim/media/{file}", get(media_file))
+        .merge(super::folders::routes())
+        .merge(super::assets::routes())
         .fallback(|| async {
             ApiFault::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint in HeyGen API v3.")
         })
@@ -512,7 +514,7 @@ fn idem_finish(s: &SimState, w: &mut Inner, caller: &str, scope: &str, status: u
 /// stored for replay) even when the client hangs up mid-request. The job,
 /// its charge hold and its replayable answer are written to the world in
 /// one transaction, so a crash cannot keep one without the others.
-async fn with_idempotency(
+pub(super) async fn with_idempotency(
     s: &Shared,
     caller: &Caller,
     headers: &HeaderMap,
@@ -641,9 +643,9 @@ fn collect_script(req: &CreateVideoRequest) -> String {
             .iter()
             .filter_map(|sc| match sc {
                 StudioScene::AvatarVideo { input: SceneInput::Avatar(a) } => a.script.clone(),
-                StudioScene::AvatarVideo { input: SceneInput::Image(i) } => i.script.clone(),
-                StudioScene::Image { script, .. } => script.clone(),
-                StudioScene::Video { .. } => None,
+                StudioScene::Image { script, .. } | StudioScene::Video { script, .. } => {
+                    script.clone()
+                }
             })
             .collect::<Vec<_>>()
             .join(" "),
@@ -651,6 +653,13 @@ fn collect_script(req: &CreateVideoRequest) -> String {
 }
 
 fn check_catalog_refs(s: &SimState, req: &CreateVideoRequest) -> Result<(), ApiFault> {
+    let looks = &s.catalog.looks;
+    let group = |g: &str| looks.iter().filter(|l| l.group_id.as_deref() == Some(g)).collect();
+    if let Some(v) =
+        rules::avatar_v_problems(req, &|id| s.catalog.look(id), &group).into_iter().next()
+    {
+        return Err(ApiFault::invalid(v.param, v.message));
+    }
     for r in rules::references(req) {
         match r.kind {
             rules::RefKind::Look { engine, motion_prompt } => {

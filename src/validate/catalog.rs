@@ -240,6 +240,70 @@ impl CatalogIndex {
                 Some(_) => {}
             }
         }
+        // HeyGen leaves an omitted text variable's literal `{{name}}` in
+        // the script or on screen: every one must be set, or kept on purpose.
+        let mut unset: Vec<(&str, Vec<String>)> = declared
+            .iter()
+            .filter(|(name, kind)| {
+                **kind == "text"
+                    && !spec.variables.contains_key(**name)
+                    && !spec.keep_template_value.iter().any(|k| k == **name)
+            })
+            .map(|(name, _)| (*name, text_variable_places(t, name)))
+            .collect();
+        unset.sort();
+        if !unset.is_empty() {
+            let names: Vec<&str> = unset.iter().map(|(n, _)| *n).collect();
+            let places: Vec<String> = unset
+                .iter()
+                .map(|(n, at)| {
+                    if at.is_empty() {
+                        format!("`{n}` (declared by the template)")
+                    } else {
+                        format!("`{n}` in {}", at.join(", "))
+                    }
+                })
+                .collect();
+            out.push(
+                m.error_at(
+                    "template.variables",
+                    format!(
+                        "template `{}` has text variable{} the manifest does not set: {}; HeyGen leaves an unset text variable as its literal {{{{name}}}} placeholder in the video",
+                        t.id,
+                        if names.len() == 1 { "" } else { "s" },
+                        places.join("; "),
+                    ),
+                )
+                .hint(format!(
+                    "set {} under `template.variables`, or list {} in `template.keep_template_value` to send the template's current value on purpose",
+                    names.join(", "),
+                    if names.len() == 1 { "it" } else { "them" }
+                )),
+            );
+        }
+        for (i, name) in spec.keep_template_value.iter().enumerate() {
+            if declared.get(name.as_str()) != Some(&"text") {
+                out.push(
+                    m.error_at(
+                        &format!("template.keep_template_value[{i}]"),
+                        format!("template `{}` has no text variable `{name}`", t.id),
+                    )
+                    .hint("only text variables are kept; media, character and voice variables keep their template value when omitted"),
+                );
+            }
+        }
+        if spec.brand_voice_id.is_some() {
+            out.push(
+                Diagnostic::warning(
+                    "`template.brand_voice_id` is deprecated by HeyGen (still accepted)",
+                )
+                .field("template.brand_voice_id")
+                .at(m.location("template.brand_voice_id"))
+                .hint(
+                    "use `brand_glossary_id` (HeyGen lists glossaries at GET /v3/brand-glossaries)",
+                ),
+            );
+        }
         for (i, sid) in spec.scene_ids.iter().flatten().enumerate() {
             if !t.scene_ids.contains(sid) {
                 out.push(
@@ -278,6 +342,19 @@ impl CatalogIndex {
                     d = d.hint(h.clone());
                 }
                 out.push(d);
+            }
+        }
+        if let JobRequest::Video(v) = &job.request {
+            let looks = &self.catalog.looks;
+            let group =
+                |g: &str| looks.iter().filter(|l| l.group_id.as_deref() == Some(g)).collect();
+            for p in rules::avatar_v_problems(v, &|id| self.look(id), &group) {
+                let field = manifest_field(m, &job.request, &p.param);
+                out.push(
+                    m.error_at(&field, p.message)
+                        .row(job.row_ref())
+                        .hint("`reelflow avatars` lists looks with their type and group"),
+                );
             }
         }
         // A script without a voice uses the look's default voice; it must have one.
@@ -378,4 +455,45 @@ impl CatalogIndex {
             }
         }
     }
+}
+
+/// Where a text variable appears in a template: scene scripts and
+/// on-screen elements (`elements[].text_variables`, present for workspaces
+/// with the template authoring API).
+fn text_variable_places(t: &TemplateDetail, name: &str) -> Vec<String> {
+    let placeholder = format!("{{{{{name}}}}}");
+    let mut out: Vec<String> = t
+        .scenes
+        .iter()
+        .filter(|s| {
+            s.script.as_deref().is_some_and(|x| x.contains(&placeholder))
+                || s.variables.iter().any(|v| v.name == name)
+        })
+        .map(|s| match s.script.as_deref() {
+            Some(x) if x.contains(&placeholder) => {
+                let short: String = x.chars().take(60).collect();
+                let more = if x.chars().count() > 60 { "…" } else { "" };
+                format!("scene {} script \"{short}{more}\"", s.scene_id)
+            }
+            _ => format!("scene {}", s.scene_id),
+        })
+        .collect();
+    if let Some(serde_json::Value::Array(elements)) = t.extra.get("elements") {
+        for e in elements {
+            let uses = e
+                .get("text_variables")
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(name)));
+            if uses {
+                let kind = e.get("element_type").and_then(|v| v.as_str()).unwrap_or("element");
+                let id = e.get("element_id").and_then(|v| v.as_str()).unwrap_or("?");
+                let scene = e.get("scene_id").and_then(|v| v.as_str());
+                out.push(match scene {
+                    Some(sc) => format!("{kind} element {id} (scene {sc})"),
+                    None => format!("{kind} element {id}"),
+                });
+            }
+        }
+    }
+    out
 }

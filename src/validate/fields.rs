@@ -65,9 +65,8 @@ pub fn manifest_field(m: &LoadedManifest, request: &JobRequest, wire: &str) -> S
             let (head, tail) = split_first(wire);
             match head {
                 "title" | "resolution" | "aspect_ratio" | "fit" | "remove_background"
-                | "output_format" | "caption" | "callback_url" | "callback_id" | "watermark" => {
-                    join("video", wire)
-                }
+                | "output_format" | "caption" | "callback_url" | "callback_id" | "watermark"
+                | "brand_glossary_id" | "folder_id" => join("video", wire),
                 "background" => {
                     let via_scene = m.manifest.video.as_ref().is_some_and(|v| {
                         v.background.is_none()

@@ -19,6 +19,9 @@ pub struct CreateBatchRequest {
     /// Called once when every item is terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// One destination folder for the whole batch (items cannot carry one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
 }
 
 /// `data` of `GET /v3/videos/batches/{id}`; its cursor sits inside `data`.

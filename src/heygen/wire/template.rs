@@ -270,9 +270,14 @@ pub struct GenerateFromTemplate {
     /// Echoed in webhooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_id: Option<String>,
-    /// Brand voice controlling pronunciation.
+    /// Brand voice controlling pronunciation. Deprecated since the
+    /// November 2026 schemas (still accepted): use `brand_glossary_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_voice_id: Option<String>,
+    /// Brand glossary: how custom terms are pronounced in synthesized
+    /// speech (captions keep the original wording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
     /// Background music follows its scenes (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reorder_music: Option<bool>,

@@ -1,7 +1,8 @@
 //! `POST /v3/videos` bodies and the video resources the API returns.
 //!
 //! Field names, nullability and enums follow HeyGen's generated spec
-//! (v3-cli-specs-2026-07.json, `VideoCreate`, `VideoGet`, `VideoStatusesList`).
+//! (v3-cli-specs-2026-11.json, `VideoCreate`, which supersedes the July
+//! file; `VideoGet` and `VideoStatusesList` are unchanged since July).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -143,7 +144,8 @@ pub enum Engine {
     /// Avatar V.
     #[serde(rename = "avatar_v")]
     AvatarV {
-        /// Optional `instant_avatar` look used as the animation reference.
+        /// Optional look used as the animation reference: a `digital_twin`
+        /// look in the same avatar group as `avatar_id` (November 2026).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference_look_id: Option<String>,
     },
@@ -199,8 +201,10 @@ pub enum ElevenLabsModel {
     /// eleven_flash_v2_5
     #[serde(rename = "eleven_flash_v2_5")]
     ElevenFlashV25,
-    /// eleven_v3
+    /// eleven_v3 (stability must be 0, 0.5 or 1)
     ElevenV3,
+    /// eleven_v4 (added in the November 2026 schemas)
+    ElevenV4,
 }
 
 /// Fish Audio model choice.
@@ -518,6 +522,9 @@ fn variant<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, BodyError>
     })
 }
 
+/// Why `input.type: image` is refused: HeyGen removed that variant.
+pub const REMOVED_IMAGE_INPUT: &str = "Input tag 'image' found using 'type' does not match any of the expected tags: 'avatar'. The image input of avatar_video scenes was removed (November 2026): for a talking photo pass a photo-avatar look id as 'avatar_id' with type 'avatar'; to animate an arbitrary image use a single-scene video of type 'image'.";
+
 /// Marks an error raised inside a nested union, carrying that union's own
 /// path: serde's buffering would otherwise lose everything below it.
 const NESTED: char = '\u{1}';
@@ -637,6 +644,14 @@ pub struct AvatarVideo {
     /// Photo-avatar expressiveness (Avatar IV only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expressiveness: Option<Expressiveness>,
+    /// Brand glossary: how custom terms are pronounced in speech
+    /// synthesized from `script` (captions keep the original wording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
+    /// Destination folder (`POST /v3/folders`); the workspace root when
+    /// omitted. Single creates only: batch items cannot carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
 }
 
 /// `type: "image"`: one clip animated from an arbitrary image.
@@ -699,6 +714,12 @@ pub struct ImageVideo {
     /// Expressiveness.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expressiveness: Option<Expressiveness>,
+    /// Brand glossary for synthesized speech.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
+    /// Destination folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
 }
 
 /// `type: "cinematic_avatar"`: a prompt-driven clip of 1–3 looks.
@@ -730,6 +751,9 @@ pub struct CinematicAvatarVideo {
     /// Dashboard title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Destination folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
 }
 
 /// `type: "studio"`: 1–50 whole-frame scenes rendered as one MP4.
@@ -759,6 +783,12 @@ pub struct StudioVideo {
     /// Logo overlay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
+    /// Brand glossary for every scene whose speech is synthesized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_glossary_id: Option<String>,
+    /// Destination folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
 }
 
 /// One studio scene, discriminated by `type`. Deserialized by hand so that
@@ -766,7 +796,7 @@ pub struct StudioVideo {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StudioScene {
-    /// An avatar or animated image speaking.
+    /// An avatar look speaking (a photo-avatar look for a talking photo).
     AvatarVideo {
         /// The speaking source.
         input: SceneInput,
@@ -794,20 +824,51 @@ pub enum StudioScene {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         audio_asset_id: Option<String>,
     },
-    /// An existing video clip.
+    /// An existing video clip, optionally with a voiceover that sets the
+    /// scene's length (`playback.mode` says how the clip fits it).
     Video {
         /// The clip.
         source: AssetInput,
-        /// Audio volume and mute.
+        /// Alignment mode, audio volume and mute.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         playback: Option<Playback>,
+        /// Voiceover text, with `voice_id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        script: Option<String>,
+        /// Voiceover voice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        voice_id: Option<String>,
+        /// Voiceover tuning.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        voice_settings: Option<VoiceSettings>,
+        /// Voiceover audio URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_url: Option<String>,
+        /// Voiceover audio asset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_asset_id: Option<String>,
     },
+}
+
+/// How a narrated clip aligns to the voiceover-driven scene length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaybackMode {
+    /// Play once, then hold the last frame (the default).
+    Freeze,
+    /// Repeat the clip.
+    Loop,
+    /// Change the playback speed to match the scene exactly.
+    FitToScene,
 }
 
 /// Audio playback of a video scene.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Playback {
+    /// How a narrated clip fits the voiceover (freeze when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PlaybackMode>,
     /// 0.0–1.0 (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<f64>,
@@ -817,14 +878,14 @@ pub struct Playback {
 }
 
 /// The speaking source of an `avatar_video` scene (deserialized by hand,
-/// like [`StudioScene`]).
+/// like [`StudioScene`]). Since the November 2026 schemas it is one avatar
+/// object: the `type: image` variant was removed (a talking photo is a
+/// photo-avatar look id), and reelflow rejects it with that hint.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneInput {
-    /// An avatar look.
+    /// An avatar look (video or photo avatar).
     Avatar(AvatarSceneInput),
-    /// An animated image.
-    Image(ImageSceneInput),
 }
 
 /// An avatar look speaking in a studio scene.
@@ -860,35 +921,6 @@ pub struct AvatarSceneInput {
     /// Colour behind the avatar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<SceneBackground>,
-}
-
-/// An animated image speaking in a studio scene.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ImageSceneInput {
-    /// The image.
-    pub image: AssetInput,
-    /// Text to speak; needs `voice_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub script: Option<String>,
-    /// Voice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voice_id: Option<String>,
-    /// Audio URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_url: Option<String>,
-    /// Audio asset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audio_asset_id: Option<String>,
-    /// Voice tuning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voice_settings: Option<VoiceSettings>,
-    /// Body-motion prompt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub motion_prompt: Option<String>,
-    /// Expressiveness.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expressiveness: Option<Expressiveness>,
 }
 
 /// `data` of the create response.
@@ -1036,6 +1068,16 @@ struct VideoSceneFields {
     source: AssetInput,
     #[serde(default)]
     playback: Option<Playback>,
+    #[serde(default)]
+    script: Option<String>,
+    #[serde(default)]
+    voice_id: Option<String>,
+    #[serde(default)]
+    voice_settings: Option<VoiceSettings>,
+    #[serde(default)]
+    audio_url: Option<String>,
+    #[serde(default)]
+    audio_asset_id: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for StudioScene {
@@ -1061,7 +1103,15 @@ impl<'de> Deserialize<'de> for StudioScene {
                 }
                 _ => {
                     let f: VideoSceneFields = variant(rest)?;
-                    StudioScene::Video { source: f.source, playback: f.playback }
+                    StudioScene::Video {
+                        source: f.source,
+                        playback: f.playback,
+                        script: f.script,
+                        voice_id: f.voice_id,
+                        voice_settings: f.voice_settings,
+                        audio_url: f.audio_url,
+                        audio_asset_id: f.audio_asset_id,
+                    }
                 }
             })
         };
@@ -1073,12 +1123,11 @@ impl<'de> Deserialize<'de> for SceneInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(d)?;
         let read = || -> Result<SceneInput, BodyError> {
-            let (tag, rest) = split_tag(value, &["avatar", "image"])?;
-            if tag == "avatar" {
-                variant(rest).map(SceneInput::Avatar)
-            } else {
-                variant(rest).map(SceneInput::Image)
+            if value.get("type").and_then(Value::as_str) == Some("image") {
+                return Err(body_error("type", REMOVED_IMAGE_INPUT));
             }
+            let (_, rest) = split_tag(value, &["avatar"])?;
+            variant(rest).map(SceneInput::Avatar)
         };
         read().map_err(nested)
     }

@@ -1,0 +1,234 @@
+//! Simulated asset uploads: `POST /v3/assets` (multipart, one part named
+//! `file`, ≤ 32 MB), and for larger files `POST /v3/assets/direct-uploads`
+//! → `PUT` the bytes to the presigned URL (served here under
+//! `/_sim/uploads/{id}`, which carries no credential, like S3) → `POST
+//! /v3/assets/{id}/complete`. Shapes follow v3-cli-specs-2026-07.json
+//! (`AssetCreate`, `AssetDirectUploadsCreate`, `AssetCompleteCreate`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use serde_json::{Value, json};
+
+use super::routes::{ApiFault, Caller, Shared, with_idempotency};
+use crate::heygen::wire::{CompleteUpload, CreateDirectUpload};
+
+/// `POST /v3/assets` takes files up to this size.
+const MULTIPART_MAX: usize = 32 * 1024 * 1024;
+
+#[derive(Debug)]
+struct Pending {
+    owner: String,
+    content_type: String,
+    size: u64,
+    received: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Assets {
+    pending: HashMap<String, Pending>,
+    counter: u64,
+}
+
+type Store = Arc<Mutex<Assets>>;
+
+/// The asset routes, with their own store.
+pub fn routes() -> Router<Shared> {
+    let store: Store = Arc::default();
+    Router::new()
+        .route("/v3/assets", post(create))
+        .route("/v3/assets/direct-uploads", post(direct))
+        .route("/v3/assets/{asset_id}/complete", post(complete))
+        .route("/_sim/uploads/{asset_id}", put(receive))
+        .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
+        .layer(Extension(store))
+}
+
+fn invalid(param: &str, message: impl Into<String>) -> ApiFault {
+    ApiFault::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
+}
+
+fn next_id(store: &Store, seed: &str) -> String {
+    let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
+    st.counter += 1;
+    format!("asset_{}", &blake3::hash(format!("{seed}/{}", st.counter).as_bytes()).to_hex()[..20])
+}
+
+fn asset_url(s: &Shared, id: &str) -> String {
+    format!("{}/_sim/media/{id}", s.config.public_base.as_deref().unwrap_or(""))
+}
+
+/// The `file` part of a multipart body: (filename, content type, bytes).
+fn file_part<'b>(
+    headers: &HeaderMap,
+    body: &'b [u8],
+) -> Result<(String, String, &'b [u8]), ApiFault> {
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let boundary = ct
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+        .filter(|_| ct.starts_with("multipart/form-data"))
+        .ok_or_else(|| invalid("file", "Expected multipart/form-data with a 'file' part."))?
+        .trim_matches('"');
+    let delim = format!("--{boundary}");
+    let mut rest = body;
+    while let Some(start) = find(rest, delim.as_bytes()) {
+        rest = &rest[start + delim.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let Some(head_end) = find(rest, b"\r\n\r\n") else { break };
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
+        let content = &rest[head_end + 4..];
+        let end = find(content, format!("\r\n{delim}").as_bytes()).unwrap_or(content.len());
+        if head.contains("name=\"file\"") {
+            let filename = head
+                .split("filename=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("upload")
+                .to_owned();
+            let ctype = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("Content-Type:").or_else(|| l.strip_prefix("content-type:"))
+                })
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_else(|| "application/octet-stream".into());
+            return Ok((filename, ctype, &content[..end]));
+        }
+        rest = &content[end..];
+    }
+    Err(invalid("file", "Field required: 'file'."))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn create(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Extension(store): Extension<Store>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s2 = s.clone();
+    let h2 = headers.clone();
+    with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |_, _| {
+        let (_, ctype, bytes) = file_part(&h2, &body)?;
+        if bytes.len() > MULTIPART_MAX {
+            return Err(invalid(
+                "file",
+                "File exceeds 32 MB; upload larger files with POST /v3/assets/direct-uploads.",
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(invalid("file", "'file' must not be empty."));
+        }
+        let id = next_id(&store, &blake3::hash(bytes).to_hex());
+        Ok(json!({
+            "asset_id": id,
+            "url": asset_url(&s2, &id),
+            "mime_type": ctype,
+            "size_bytes": bytes.len(),
+        }))
+    })
+    .await
+}
+
+async fn direct(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Extension(store): Extension<Store>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s2 = s.clone();
+    let who = caller.0.clone();
+    with_idempotency(&s, &caller, &headers, "POST /v3/assets/direct-uploads".into(), move |_, _| {
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| invalid("body", format!("Invalid JSON body: {e}")))?;
+        let req: CreateDirectUpload = serde_path_to_error::deserialize(value).map_err(|e| {
+            let p = e.path().to_string();
+            invalid(if p == "." { "body" } else { &p }, e.inner().to_string())
+        })?;
+        if req.size_bytes == 0 {
+            return Err(invalid("size_bytes", "'size_bytes' must be greater than 0."));
+        }
+        let id = next_id(&store, &format!("{who}/{}", req.filename));
+        store.lock().unwrap_or_else(|p| p.into_inner()).pending.insert(
+            id.clone(),
+            Pending {
+                owner: who.clone(),
+                content_type: req.content_type.clone(),
+                size: req.size_bytes,
+                received: None,
+            },
+        );
+        let base = s2.config.public_base.as_deref().unwrap_or("");
+        Ok(json!({
+            "asset_id": id,
+            "upload_url": format!("{base}/_sim/uploads/{id}?X-Sim-Signature=1"),
+            "upload_headers": {"Content-Type": req.content_type},
+            "expires_in_seconds": 3600,
+            "max_bytes": req.size_bytes,
+            "status": "pending_upload",
+        }))
+    })
+    .await
+}
+
+async fn receive(
+    Extension(store): Extension<Store>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
+    match st.pending.get_mut(&id) {
+        Some(p) if body.len() as u64 == p.size => {
+            p.received = Some(body.len() as u64);
+            StatusCode::OK.into_response()
+        }
+        Some(_) => (StatusCode::BAD_REQUEST, "size does not match the signed size").into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn complete(
+    State(s): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Extension(store): Extension<Store>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !body.is_empty()
+        && let Err(e) = serde_json::from_slice::<CompleteUpload>(&body)
+    {
+        return invalid("body", e.to_string()).into_response();
+    }
+    let st = store.lock().unwrap_or_else(|p| p.into_inner());
+    match st.pending.get(&id) {
+        Some(p) if p.owner == caller.0 && p.received.is_some() => axum::Json(json!({"data": {
+            "asset_id": id,
+            "url": asset_url(&s, &id),
+            "mime_type": p.content_type,
+            "size_bytes": p.size,
+            "status": "processing",
+        }}))
+        .into_response(),
+        Some(p) if p.owner == caller.0 => {
+            invalid("asset_id", "The upload has not been received yet.").into_response()
+        }
+        _ => ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Asset not found.")
+            .param("asset_id")
+            .into_response(),
+    }
+}
