@@ -4,9 +4,8 @@
 //! `/_sim/uploads/{id}`, which carries no credential, like S3) → `POST
 //! /v3/assets/{id}/complete`. Shapes follow v3-cli-specs-2026-07.json
 //! (`AssetCreate`, `AssetDirectUploadsCreate`, `AssetCompleteCreate`).
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! Assets live in the world (the SQLite file when there is one), so an
+//! asset id a run remembers is still known to the next process.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,47 +16,46 @@ use axum::routing::{post, put};
 use serde_json::{Value, json};
 
 use super::routes::{ApiFault, Caller, Shared, with_idempotency};
+use super::state::{Inner, SimAsset};
 use crate::heygen::wire::{CompleteUpload, CreateDirectUpload};
 
 /// `POST /v3/assets` takes files up to this size.
 const MULTIPART_MAX: usize = 32 * 1024 * 1024;
 
-#[derive(Debug)]
-struct Pending {
-    owner: String,
-    content_type: String,
-    size: u64,
-    received: Option<u64>,
-}
-
-#[derive(Debug, Default)]
-struct Assets {
-    pending: HashMap<String, Pending>,
-    counter: u64,
-}
-
-type Store = Arc<Mutex<Assets>>;
-
-/// The asset routes, with their own store.
+/// The asset routes.
 pub fn routes() -> Router<Shared> {
-    let store: Store = Arc::default();
     Router::new()
         .route("/v3/assets", post(create))
         .route("/v3/assets/direct-uploads", post(direct))
         .route("/v3/assets/{asset_id}/complete", post(complete))
         .route("/_sim/uploads/{asset_id}", put(receive))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
-        .layer(Extension(store))
 }
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiFault {
     ApiFault::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
 }
 
-fn next_id(store: &Store, seed: &str) -> String {
-    let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
-    st.counter += 1;
-    format!("asset_{}", &blake3::hash(format!("{seed}/{}", st.counter).as_bytes()).to_hex()[..20])
+/// Records a new asset of `owner` in the world; returns its id.
+fn new_asset(
+    w: &mut Inner,
+    s: &Shared,
+    owner: &str,
+    mime_type: &str,
+    size_bytes: u64,
+    received: bool,
+) -> String {
+    let (id, seq) = w.next_id("asset", s.config.seed);
+    w.put_asset(SimAsset {
+        id: id.clone(),
+        owner: owner.to_owned(),
+        seq,
+        mime_type: mime_type.to_owned(),
+        size_bytes,
+        received,
+        created: s.now(),
+    });
+    id
 }
 
 fn asset_url(s: &Shared, id: &str) -> String {
@@ -116,13 +114,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 async fn create(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
-    Extension(store): Extension<Store>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let s2 = s.clone();
     let h2 = headers.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |_, _| {
+    let who = caller.0.clone();
+    with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |w, _| {
         let (_, ctype, bytes) = file_part(&h2, &body)?;
         if bytes.len() > MULTIPART_MAX {
             return Err(invalid(
@@ -133,7 +131,7 @@ async fn create(
         if bytes.is_empty() {
             return Err(invalid("file", "'file' must not be empty."));
         }
-        let id = next_id(&store, &blake3::hash(bytes).to_hex());
+        let id = new_asset(w, &s2, &who, &ctype, bytes.len() as u64, true);
         Ok(json!({
             "asset_id": id,
             "url": asset_url(&s2, &id),
@@ -147,13 +145,12 @@ async fn create(
 async fn direct(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
-    Extension(store): Extension<Store>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let s2 = s.clone();
     let who = caller.0.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/assets/direct-uploads".into(), move |_, _| {
+    with_idempotency(&s, &caller, &headers, "POST /v3/assets/direct-uploads".into(), move |w, _| {
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| invalid("body", format!("Invalid JSON body: {e}")))?;
         let req: CreateDirectUpload = serde_path_to_error::deserialize(value).map_err(|e| {
@@ -163,16 +160,7 @@ async fn direct(
         if req.size_bytes == 0 {
             return Err(invalid("size_bytes", "'size_bytes' must be greater than 0."));
         }
-        let id = next_id(&store, &format!("{who}/{}", req.filename));
-        store.lock().unwrap_or_else(|p| p.into_inner()).pending.insert(
-            id.clone(),
-            Pending {
-                owner: who.clone(),
-                content_type: req.content_type.clone(),
-                size: req.size_bytes,
-                received: None,
-            },
-        );
+        let id = new_asset(w, &s2, &who, &req.content_type, req.size_bytes, false);
         let base = s2.config.public_base.as_deref().unwrap_or("");
         Ok(json!({
             "asset_id": id,
@@ -186,26 +174,25 @@ async fn direct(
     .await
 }
 
-async fn receive(
-    Extension(store): Extension<Store>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
-    match st.pending.get_mut(&id) {
-        Some(p) if body.len() as u64 == p.size => {
-            p.received = Some(body.len() as u64);
-            StatusCode::OK.into_response()
-        }
-        Some(_) => (StatusCode::BAD_REQUEST, "size does not match the signed size").into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+async fn receive(State(s): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let mut w = s.world();
+    let Some(mut asset) = w.assets.get(&id).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if body.len() as u64 != asset.size_bytes {
+        return (StatusCode::BAD_REQUEST, "size does not match the signed size").into_response();
+    }
+    asset.received = true;
+    w.put_asset(asset);
+    match w.commit() {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
 async fn complete(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
-    Extension(store): Extension<Store>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -214,17 +201,17 @@ async fn complete(
     {
         return invalid("body", e.to_string()).into_response();
     }
-    let st = store.lock().unwrap_or_else(|p| p.into_inner());
-    match st.pending.get(&id) {
-        Some(p) if p.owner == caller.0 && p.received.is_some() => axum::Json(json!({"data": {
+    let w = s.world();
+    match w.assets.get(&id) {
+        Some(a) if a.owner == caller.0 && a.received => axum::Json(json!({"data": {
             "asset_id": id,
             "url": asset_url(&s, &id),
-            "mime_type": p.content_type,
-            "size_bytes": p.size,
+            "mime_type": a.mime_type,
+            "size_bytes": a.size_bytes,
             "status": "processing",
         }}))
         .into_response(),
-        Some(p) if p.owner == caller.0 => {
+        Some(a) if a.owner == caller.0 => {
             invalid("asset_id", "The upload has not been received yet.").into_response()
         }
         _ => ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Asset not found.")

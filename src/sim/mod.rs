@@ -106,8 +106,8 @@ pub struct SimConfig {
     pub record_limit: usize,
     /// Base URL media links point at; set when the server starts.
     pub public_base: Option<String>,
-    /// The durable world: an SQLite file holding accounts, videos, wallets
-    /// and idempotency keys, written through on every change and shared by
+    /// The durable world: an SQLite file holding accounts, videos, folders,
+    /// uploaded assets, wallets and idempotency keys, written through on every change and shared by
     /// every simulator (thread or process) that opens it (`--sim` keeps it
     /// in the user's cache folder). `None` keeps the world in memory.
     pub state_file: Option<std::path::PathBuf>,
@@ -281,8 +281,8 @@ impl WorldFile {
         Ok(w.commit()?)
     }
 
-    /// Forgets every account, video and idempotency key; ids already
-    /// handed out are never handed out again. Returns how many videos
+    /// Forgets every account, video, folder, asset and idempotency key;
+    /// ids already handed out are never handed out again. Returns how many videos
     /// were forgotten.
     pub fn reset(&self) -> std::io::Result<usize> {
         let mut inner = self.state.lock();

@@ -331,7 +331,7 @@ fn video_json(s: &SimState, v: &SimVideo, at: f64) -> Value {
         "captioned_video_url": (done && v.burned_captions).then(|| signed(format!("{}_captioned.mp4", v.id))),
         "subtitle_url": (done && v.subtitles).then(|| signed(format!("{}.srt", v.id))),
         "duration": done.then_some((v.output_secs * 100.0).round() / 100.0),
-        "folder_id": null,
+        "folder_id": v.folder_id,
         "output_language": null,
         "failure_code": code,
         "failure_message": message,
@@ -374,27 +374,73 @@ async fn list_videos(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
+    let limit = parse_limit(&q, 10, 100)?;
+    // An empty filter is no filter (what the CLI sends for an unset flag).
+    let folder = q.get("folder_id").filter(|f| !f.is_empty());
+    let title = q.get("title").filter(|t| !t.is_empty()).map(|t| t.to_lowercase());
+    // A token belongs to the account and filters it was made for.
+    let route = format!(
+        "videos/{}/{}/{}",
+        short_key(&caller.0),
+        folder.map(String::as_str).unwrap_or(""),
+        title.as_deref().unwrap_or("")
+    );
+    let after = parse_video_token(&route, &q)?;
     let at = s.now();
-    let items: Vec<Value> = {
-        let mut inner = s.world();
-        inner.settle(&caller.0, &s.config, at);
-        let account = inner.account(&caller.0, &s.config);
-        let title = q.get("title").map(|t| t.to_lowercase());
-        let folder = q.get("folder_id");
-        let mut live: Vec<&SimVideo> =
-            account.index.values().map(|&i| &account.videos[i]).collect();
-        live.sort_by(|a, b| b.created.total_cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
-        live.into_iter()
-            .filter(|_| folder.is_none())
-            .filter(|v| {
-                title.as_ref().is_none_or(|t| {
-                    v.title.as_deref().is_some_and(|vt| vt.to_lowercase().contains(t))
-                })
-            })
-            .map(|v| video_json(&s, v, at))
-            .collect()
+    let mut inner = s.world();
+    inner.settle(&caller.0, &s.config, at);
+    let account = inner.account(&caller.0, &s.config);
+    let mut live: Vec<&SimVideo> = account
+        .index
+        .values()
+        .map(|&i| &account.videos[i])
+        .filter(|v| folder.is_none_or(|f| v.folder_id.as_ref() == Some(f)))
+        .filter(|v| {
+            title
+                .as_ref()
+                .is_none_or(|t| v.title.as_deref().is_some_and(|vt| vt.to_lowercase().contains(t)))
+        })
+        .collect();
+    // Newest first. The token is the position of the last item sent, not
+    // an offset, so videos created between pages do not shift the pages
+    // (a campaign followed by folder while it is still creating).
+    live.sort_by(|a, b| b.created.total_cmp(&a.created).then_with(|| b.seq.cmp(&a.seq)));
+    let rest: Vec<&SimVideo> = match after {
+        None => live,
+        Some((created, seq)) => live
+            .into_iter()
+            .filter(|v| v.created.total_cmp(&created).then_with(|| v.seq.cmp(&seq)).is_lt())
+            .collect(),
     };
-    page(&format!("videos/{}", short_key(&caller.0)), items, &q, 10, 100)
+    let has_more = rest.len() > limit;
+    let data: Vec<Value> = rest.iter().take(limit).map(|v| video_json(&s, v, at)).collect();
+    let next_token = has_more
+        .then(|| rest.get(limit - 1).map(|v| video_token(&route, v.created, v.seq)))
+        .flatten();
+    Ok(axum::Json(json!({"data": data, "has_more": has_more, "next_token": next_token}))
+        .into_response())
+}
+
+/// A `GET /v3/videos` cursor: after the video created at `created` with
+/// sequence number `seq`, checked against the route it was made for.
+fn video_token(route: &str, created: f64, seq: u64) -> String {
+    let bits = created.to_bits();
+    let check = &blake3::hash(format!("{route}#{bits:x}#{seq:x}").as_bytes()).to_hex()[..8];
+    format!("{bits:x}.{seq:x}.{check}")
+}
+
+fn parse_video_token(
+    route: &str,
+    q: &HashMap<String, String>,
+) -> Result<Option<(f64, u64)>, ApiFault> {
+    let Some(raw) = q.get("token").filter(|t| !t.is_empty()) else { return Ok(None) };
+    let bad = || ApiFault::invalid("token", "Invalid or expired pagination token.");
+    let mut parts = raw.split('.');
+    let (Some(bits), Some(seq)) = (parts.next(), parts.next()) else { return Err(bad()) };
+    let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
+    let seq = u64::from_str_radix(seq, 16).map_err(|_| bad())?;
+    let created = f64::from_bits(bits);
+    if video_token(route, created, seq) == *raw { Ok(Some((created, seq))) } else { Err(bad()) }
 }
 
 async fn video_statuses(
@@ -615,6 +661,7 @@ async fn create_video(
             return Err(ApiFault::invalid(v.param, v.message));
         }
         check_catalog_refs(&s2, &req)?;
+        let folder_id = check_folder(w, &who, create_folder_id(&req))?;
         let est = pricing::estimate_create(&req, &|id| s2.catalog.look(id).map(|l| l.avatar_type.clone()));
         let script = collect_script(&req);
         let caption = req.caption().cloned();
@@ -625,11 +672,37 @@ async fn create_video(
             caption,
             extension: req.output_format().extension().to_owned(),
             script,
+            folder_id,
         };
         let video = admit(&s2, w, &who, key, spec)?;
         Ok(json!({"video_id": video, "status": "waiting", "output_format": req.output_format().extension()}))
     })
     .await
+}
+
+/// The create's destination folder, if it names one.
+fn create_folder_id(req: &CreateVideoRequest) -> Option<&str> {
+    match req {
+        CreateVideoRequest::Avatar(v) => v.folder_id.as_deref(),
+        CreateVideoRequest::Image(v) => v.folder_id.as_deref(),
+        CreateVideoRequest::CinematicAvatar(v) => v.folder_id.as_deref(),
+        CreateVideoRequest::Studio(v) => v.folder_id.as_deref(),
+    }
+}
+
+/// Checks a create's `folder_id`: omitted, null or empty files the video
+/// at the workspace root; otherwise it must name one of the caller's
+/// folders that is not in the trash. HeyGen (v3-cli-specs-2026-11,
+/// `folder_id` on `POST /v3/videos` and template generate): "an unknown
+/// id, a folder in another workspace, … or a trashed folder is rejected
+/// with 404 before anything is created".
+fn check_folder(w: &Inner, caller: &str, id: Option<&str>) -> Result<Option<String>, ApiFault> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else { return Ok(None) };
+    match w.folders.get(id) {
+        Some(f) if f.usable_by(caller) => Ok(Some(id.to_owned())),
+        _ => Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Folder not found.")
+            .param("folder_id")),
+    }
 }
 
 fn collect_script(req: &CreateVideoRequest) -> String {
@@ -704,6 +777,7 @@ struct NewVideo {
     caption: Option<Caption>,
     extension: String,
     script: String,
+    folder_id: Option<String>,
 }
 
 /// Admits a render job: job cap, then wallet, then creation. Returns the id.
@@ -769,6 +843,7 @@ fn admit(
         script: spec.script,
         settled: false,
         deleted: false,
+        folder_id: spec.folder_id,
     };
     let account = inner.account(caller, cfg);
     account.push_video(video);
@@ -823,6 +898,7 @@ async fn generate_from_template(
                 return Err(ApiFault::invalid(v.param, v.message));
             }
             check_template_vars(&s2, template, &req)?;
+            let folder_id = check_folder(w, &who, req.folder_id.as_deref())?;
             let est = pricing::estimate_template(&req, template.scenes.len());
             let script = req
                 .variables
@@ -841,6 +917,7 @@ async fn generate_from_template(
                     .then_some(Caption { file_format: None, style: Some(CaptionStyle::Default) }),
                 extension: "mp4".to_owned(),
                 script,
+                folder_id,
             };
             let id = admit(&s2, w, &who, key, spec)?;
             let account = w.accounts.get(&who).expect("admitted above");

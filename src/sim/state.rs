@@ -1,4 +1,5 @@
-//! The simulator's accounts, videos, wallet, idempotency store and counters.
+//! The simulator's accounts, videos, folders, uploaded assets, wallet,
+//! idempotency store and counters.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -92,6 +93,67 @@ pub struct SimVideo {
     /// Deleted with `DELETE /v3/videos/{id}`.
     #[serde(default)]
     pub deleted: bool,
+    /// The folder it was filed in (`folder_id` on the create); the
+    /// workspace root when `None`.
+    #[serde(default)]
+    pub folder_id: Option<String>,
+}
+
+/// A folder made with `POST /v3/folders`. It belongs to one account and
+/// is never deleted, only trashed (HeyGen keeps trashed folders readable).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimFolder {
+    pub id: String,
+    /// The account key that made it.
+    pub owner: String,
+    /// Creation order in its world (the id counter's value).
+    pub seq: u64,
+    pub name: String,
+    /// `mixed`, `video` or `video_translate`.
+    pub kind: String,
+    pub parent_id: Option<String>,
+    pub is_trash: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SimFolder {
+    /// Whether `caller` may file videos in it: theirs and not trashed.
+    pub fn usable_by(&self, caller: &str) -> bool {
+        self.owner == caller && !self.is_trash
+    }
+
+    /// The `Folder` object of `GET /v3/folders/{id}` and `POST /v3/folders`.
+    pub fn json(&self) -> Value {
+        serde_json::json!({
+            "folder_id": self.id,
+            "name": self.name,
+            "type": self.kind,
+            "is_trash": self.is_trash,
+            "parent_id": self.parent_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "creator_username": "sim_user",
+        })
+    }
+}
+
+/// An uploaded asset (`POST /v3/assets`), or a direct upload on its way
+/// (`POST /v3/assets/direct-uploads`, then the bytes, then `complete`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimAsset {
+    pub id: String,
+    /// The account key that uploaded it.
+    pub owner: String,
+    /// Creation order in its world (the id counter's value).
+    pub seq: u64,
+    pub mime_type: String,
+    pub size_bytes: u64,
+    /// Whether the bytes arrived: at once for a multipart upload, after
+    /// the `PUT` to the presigned URL for a direct one.
+    pub received: bool,
+    /// When it was made (simulator clock).
+    pub created: f64,
 }
 
 /// What a video's status is at a moment.
@@ -191,6 +253,7 @@ impl Account {
             script: "Welcome to our product demo!".into(),
             settled: true,
             deleted: false,
+            folder_id: None,
         });
         a.index.insert(super::catalog::SEED_EXAMPLE_VIDEO_ID.to_owned(), 0);
         a
@@ -353,6 +416,14 @@ pub struct Inner {
     pub stats: SimStats,
     pub rules: Vec<FaultRule>,
     pub requests: VecDeque<RecordedRequest>,
+    /// Folders of every account, by id.
+    pub folders: HashMap<String, SimFolder>,
+    /// Uploaded assets of every account, by id (the presigned upload URL
+    /// carries no credential, so it is looked up by id alone).
+    pub assets: HashMap<String, SimAsset>,
+    /// Folders and assets changed since the world file was last written.
+    dirty_folders: Vec<String>,
+    dirty_assets: Vec<String>,
     /// The durable world, when there is one.
     pub store: Option<Store>,
     /// Text mixed into video ids (the world's nonce; empty in memory, so
@@ -392,6 +463,14 @@ impl Inner {
         if c.reload {
             self.accounts.clear();
             self.owners.clear();
+            self.folders.clear();
+            self.assets.clear();
+        }
+        for f in c.folders {
+            self.folders.insert(f.id.clone(), f);
+        }
+        for a in c.assets {
+            self.assets.insert(a.id.clone(), a);
         }
         self.counter = self.counter.max(c.counter);
         self.default_balance = c.default_balance;
@@ -444,9 +523,15 @@ impl Inner {
         self.in_sync = false;
         let changed = self.counter_dirty
             || self.pending_default_balance.is_some()
+            || !self.dirty_folders.is_empty()
+            || !self.dirty_assets.is_empty()
             || self.accounts.values().any(|a| a.dirty.any());
         let mut pending = Pending {
             accounts: &mut self.accounts,
+            folders: &self.folders,
+            dirty_folders: std::mem::take(&mut self.dirty_folders),
+            assets: &self.assets,
+            dirty_assets: std::mem::take(&mut self.dirty_assets),
             counter: &self.counter,
             default_balance: self.pending_default_balance.take(),
             changed,
@@ -480,6 +565,33 @@ impl Inner {
         self.counter_dirty = true;
         let h = blake3::hash(format!("{seed}/{}v/{}", self.id_salt, self.counter).as_bytes());
         (format!("v_{}", &h.to_hex()[..24]), self.counter)
+    }
+
+    /// A fresh folder or asset id (`fld_…`, `asset_…`) and its sequence
+    /// number, from the world's one counter: like video ids, never handed
+    /// out twice, across processes, restarts and `sim reset`.
+    pub fn next_id(&mut self, prefix: &str, seed: u64) -> (String, u64) {
+        self.counter += 1;
+        self.counter_dirty = true;
+        let h =
+            blake3::hash(format!("{seed}/{}{prefix}/{}", self.id_salt, self.counter).as_bytes());
+        (format!("{prefix}_{}", &h.to_hex()[..20]), self.counter)
+    }
+
+    /// Adds or replaces a folder (written with the request's transaction).
+    pub fn put_folder(&mut self, folder: SimFolder) {
+        if self.store.is_some() {
+            self.dirty_folders.push(folder.id.clone());
+        }
+        self.folders.insert(folder.id.clone(), folder);
+    }
+
+    /// Adds or replaces an asset (written with the request's transaction).
+    pub fn put_asset(&mut self, asset: SimAsset) {
+        if self.store.is_some() {
+            self.dirty_assets.push(asset.id.clone());
+        }
+        self.assets.insert(asset.id.clone(), asset);
     }
 
     /// A fresh `X-Request-Id`.

@@ -2,7 +2,7 @@
 //!
 //! Every simulator that opens the same file (threads, processes, a
 //! `reelflow --sim` in another terminal) sees the same accounts, videos,
-//! wallets and idempotency keys. Each request works under the file's write
+//! folders, uploaded assets, wallets and idempotency keys. Each request works under the file's write
 //! lock: it first reads what others changed since it last looked (rows
 //! carry the revision that wrote them), then writes what it changed, in one
 //! transaction. So a SIGKILL loses nothing that was answered, ids come from
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::state::{Account, IdemEntry, SimVideo};
+use super::state::{Account, IdemEntry, SimAsset, SimFolder, SimVideo};
 
 /// How long a process waits for another's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,6 +64,10 @@ pub struct Changes {
     pub videos: Vec<(String, SimVideo)>,
     /// `(account, scope, entry)`; `None` removes the key.
     pub idempotency: Vec<(String, String, Option<IdemEntry>)>,
+    /// Folders written since, in creation order.
+    pub folders: Vec<SimFolder>,
+    /// Uploaded assets (and direct uploads under way) written since.
+    pub assets: Vec<SimAsset>,
     /// The id counter.
     pub counter: u64,
     /// The wallet new accounts start with, when `sim wallet --set` or the
@@ -130,6 +134,14 @@ impl Store {
                  account TEXT NOT NULL, scope TEXT NOT NULL, body TEXT, rev INTEGER NOT NULL,
                  PRIMARY KEY (account, scope));
              CREATE INDEX IF NOT EXISTS idempotency_rev ON idempotency(rev);
+             CREATE TABLE IF NOT EXISTS folders (
+                 id TEXT PRIMARY KEY, account TEXT NOT NULL, seq INTEGER NOT NULL,
+                 body TEXT NOT NULL, rev INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS folders_rev ON folders(rev);
+             CREATE TABLE IF NOT EXISTS assets (
+                 id TEXT PRIMARY KEY, account TEXT NOT NULL, seq INTEGER NOT NULL,
+                 body TEXT NOT NULL, rev INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS assets_rev ON assets(rev);
              INSERT OR IGNORE INTO meta VALUES ('schema', 1), ('rev', 0), ('epoch', 0),
                  ('counter', 0), ('default_balance', NULL);",
         )?;
@@ -212,10 +224,26 @@ impl Store {
             .into_iter()
             .map(|(a, s, b)| (a, s, b.and_then(|b| serde_json::from_str(&b).ok())))
             .collect();
+        c.folders = self.read_bodies("folders", since)?;
+        c.assets = self.read_bodies("assets", since)?;
         c.counter = self.meta_i64("counter")? as u64;
         c.default_balance = self.default_balance()?;
         self.rev = rev;
         Ok(c)
+    }
+
+    /// The rows of `table` (folders or assets) written after `since`, in
+    /// creation order; rows this reelflow cannot read are skipped.
+    fn read_bodies<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        since: i64,
+    ) -> rusqlite::Result<Vec<T>> {
+        let mut q = self
+            .conn
+            .prepare_cached(&format!("SELECT body FROM {table} WHERE rev > ?1 ORDER BY seq"))?;
+        let rows: Vec<String> = q.query_map([since], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
     }
 
     fn default_balance(&self) -> rusqlite::Result<Option<f64>> {
@@ -285,6 +313,16 @@ impl Store {
             }
             account.dirty.wallet = false;
         }
+        for id in std::mem::take(&mut w.dirty_folders) {
+            if let Some(f) = w.folders.get(&id) {
+                self.put_body("folders", &f.id, &f.owner, f.seq, f, rev)?;
+            }
+        }
+        for id in std::mem::take(&mut w.dirty_assets) {
+            if let Some(a) = w.assets.get(&id) {
+                self.put_body("assets", &a.id, &a.owner, a.seq, a, rev)?;
+            }
+        }
         self.conn
             .prepare_cached("UPDATE meta SET v = ?2 WHERE k = ?1")?
             .execute(params!["counter", *w.counter as i64])?;
@@ -300,13 +338,34 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets every account, video and idempotency key. The id counter
-    /// and nonce stay, so no id is ever handed out twice.
+    fn put_body<T: serde::Serialize>(
+        &self,
+        table: &str,
+        id: &str,
+        account: &str,
+        seq: u64,
+        value: &T,
+        rev: i64,
+    ) -> rusqlite::Result<()> {
+        let body = serde_json::to_string(value)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET body = ?4, rev = ?5"
+            ))?
+            .execute(params![id, account, seq as i64, body, rev])?;
+        Ok(())
+    }
+
+    /// Forgets every account, video, folder, asset and idempotency key.
+    /// The id counter and nonce stay, so no id is ever handed out twice.
     pub fn reset(&mut self) -> Result<(), WorldError> {
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(
                 "DELETE FROM accounts; DELETE FROM videos; DELETE FROM idempotency;
+                 DELETE FROM folders; DELETE FROM assets;
                  UPDATE meta SET v = v + 1 WHERE k IN ('epoch', 'rev');
                  UPDATE meta SET v = NULL WHERE k = 'default_balance';",
             )?;
@@ -331,6 +390,14 @@ impl Store {
 pub struct Pending<'a> {
     /// Accounts (their dirty marks say what to write).
     pub accounts: &'a mut std::collections::HashMap<String, Account>,
+    /// Folders, by id.
+    pub folders: &'a std::collections::HashMap<String, SimFolder>,
+    /// Ids of the folders to write.
+    pub dirty_folders: Vec<String>,
+    /// Assets, by id.
+    pub assets: &'a std::collections::HashMap<String, SimAsset>,
+    /// Ids of the assets to write.
+    pub dirty_assets: Vec<String>,
     /// The id counter.
     pub counter: &'a u64,
     /// A new default balance for new accounts, if set.
