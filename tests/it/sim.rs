@@ -953,3 +953,266 @@ async fn media_and_create_delays_hold_only_their_own_requests() {
     let delayed = sim.stats().delayed_by_class;
     assert_eq!((delayed.get("create"), delayed.get("media")), (Some(&1), Some(&1)));
 }
+
+// ---- folders and uploads ----------------------------------------------------
+
+/// Makes a folder for key `k` and returns its id.
+async fn folder(base: &str, key: &str, name: &str, idem: Option<&str>) -> String {
+    let (status, made, _) = post(base, key, "/v3/folders", &json!({"name": name}), idem).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    made["data"]["folder_id"].as_str().unwrap().to_owned()
+}
+
+/// A multipart upload of `bytes` as the part `file`; the answer.
+async fn upload(base: &str, key: &str, bytes: &[u8]) -> (StatusCode, Value) {
+    let mut body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n".to_vec();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--b0--\r\n");
+    let resp = crate::support::http()
+        .post(format!("{base}/v3/assets"))
+        .header("x-api-key", key)
+        .header("content-type", "multipart/form-data; boundary=b0")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn trash(base: &str, folder_id: &str) {
+    let resp = crate::support::http()
+        .post(format!("{base}/_sim/folders/{folder_id}/trash"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn folders_and_uploads_survive_a_restart_on_the_same_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.sqlite3");
+    let clock = Clock::manual(T0);
+    let config = || on_world(&path, &clock, SimConfig { render_secs: 10.0, ..fast() });
+
+    let first = start(config()).await;
+    let base = first.base_url();
+    let campaign = folder(&base, "k", "Spring onboarding", Some("folder-1")).await;
+    let (status, uploaded) = upload(&base, "k", b"\x89PNG logo").await;
+    assert_eq!(status, StatusCode::OK, "{uploaded}");
+    let asset = uploaded["data"]["asset_id"].as_str().unwrap().to_owned();
+    let direct = json!({"filename": "intro.mp4", "content_type": "video/mp4", "size_bytes": 5});
+    let (status, pending, _) = post(&base, "k", "/v3/assets/direct-uploads", &direct, None).await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+    let big = pending["data"]["asset_id"].as_str().unwrap().to_owned();
+    // Another simulator on the file sees the folder at once.
+    let other = start(config()).await;
+    let (status, seen) = get(&other.base_url(), "k", &format!("/v3/folders/{campaign}")).await;
+    assert_eq!((status, &seen["data"]["name"]), (StatusCode::OK, &json!("Spring onboarding")));
+    drop((first, other));
+
+    let second = start(config()).await;
+    let base = second.base_url();
+    let (status, seen) = get(&base, "k", &format!("/v3/folders/{campaign}")).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["data"]["name"], "Spring onboarding");
+    assert_eq!(seen["data"]["is_trash"], false);
+    assert_eq!(
+        folder(&base, "k", "Spring onboarding", Some("folder-1")).await,
+        campaign,
+        "the Idempotency-Key replays the folder, not a second one"
+    );
+    let (status, v, _) = post(&base, "k", "/v3/videos", &avatar_in("hi", &campaign), None).await;
+    assert_eq!(status, StatusCode::OK, "a restarted simulator files into the folder: {v}");
+    // The direct upload started before the restart finishes after it.
+    let put = crate::support::http()
+        .put(format!("{base}/_sim/uploads/{big}?X-Sim-Signature=1"))
+        .body(b"12345".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let (status, done, _) =
+        post(&base, "k", &format!("/v3/assets/{big}/complete"), &json!({}), None).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["data"]["size_bytes"], 5);
+    let (status, _, _) =
+        post(&base, "other", &format!("/v3/assets/{big}/complete"), &json!({}), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "assets belong to their account");
+
+    // New ids never repeat old ones, across restarts and a reset.
+    let again = folder(&base, "k", "Spring onboarding", None).await;
+    let (_, second_upload) = upload(&base, "k", b"\x89PNG logo").await;
+    drop(second);
+    let world = reelflow::sim::WorldFile::open(config()).unwrap();
+    world.reset().unwrap();
+    drop(world);
+    let third = start(config()).await;
+    let base = third.base_url();
+    assert_eq!(get(&base, "k", &format!("/v3/folders/{campaign}")).await.0, StatusCode::NOT_FOUND);
+    let after_reset = folder(&base, "k", "Spring onboarding", Some("folder-1")).await;
+    let (_, third_upload) = upload(&base, "k", b"\x89PNG logo").await;
+    let ids = [
+        campaign,
+        again,
+        after_reset,
+        asset,
+        big,
+        second_upload["data"]["asset_id"].as_str().unwrap().to_owned(),
+        third_upload["data"]["asset_id"].as_str().unwrap().to_owned(),
+    ];
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+}
+
+/// An avatar create filed in `folder_id`.
+fn avatar_in(script: &str, folder_id: &str) -> Value {
+    let mut body = avatar(script);
+    body["folder_id"] = json!(folder_id);
+    body
+}
+
+#[tokio::test]
+async fn a_create_into_a_folder_that_is_not_usable_is_refused_with_param() {
+    let sim = start(manual(SimConfig { render_secs: 10.0, ..SimConfig::default() })).await;
+    let base = sim.base_url();
+    let mine = folder(&base, "k", "Mine", None).await;
+    let theirs = folder(&base, "someone-else", "Theirs", None).await;
+    let trashed = folder(&base, "k", "Old campaign", None).await;
+    trash(&base, &trashed).await;
+    let template = "/v3/templates/tpl_welcome_16x9";
+    let generate = |folder_id: &str| json!({"variables": {"first_name": {"type": "text", "content": "Ada"}}, "folder_id": folder_id});
+    for (what, id) in
+        [("unknown", "fld_nope"), ("another account's", &theirs), ("trashed", &trashed)]
+    {
+        let (status, answer, _) = post(&base, "k", "/v3/videos", &avatar_in("x", id), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found", "{what}");
+        assert_eq!(answer["error"]["param"], "folder_id", "{what}: {answer}");
+        let (status, answer, _) = post(&base, "k", template, &generate(id), None).await;
+        assert_eq!(
+            (status, answer["error"]["param"].as_str()),
+            (StatusCode::NOT_FOUND, Some("folder_id")),
+            "template generate, {what}: {answer}"
+        );
+    }
+    assert_eq!(sim.stats().videos_created, 0, "refused before anything is created");
+    let (_, me) = get(&base, "k", "/v3/users/me").await;
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 100.0, "nothing held or charged");
+
+    // A usable folder is recorded on the video; an empty id is the root.
+    let (status, made, _) = post(&base, "k", "/v3/videos", &avatar_in("x", &mine), None).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let id = made["data"]["video_id"].as_str().unwrap();
+    let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(v["data"]["folder_id"], mine.as_str());
+    let (status, made, _) = post(&base, "k", template, &generate(&mine), None).await;
+    assert_eq!((status, &made["data"]["folder_id"]), (StatusCode::OK, &json!(mine)));
+    let (status, made, _) = post(&base, "k", "/v3/videos", &avatar_in("x", ""), None).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let id = made["data"]["video_id"].as_str().unwrap();
+    assert_eq!(
+        get(&base, "k", &format!("/v3/videos/{id}")).await.1["data"]["folder_id"],
+        Value::Null
+    );
+}
+
+/// Every page of `GET /v3/videos?…` for key `k`: the ids in order and the
+/// items.
+async fn all_pages(base: &str, query: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..100 {
+        let tok = token.as_ref().map(|t| format!("&token={t}")).unwrap_or_default();
+        let (status, page) = get(base, "k", &format!("/v3/videos?{query}{tok}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        items.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_token"].as_str() {
+            Some(t) => {
+                assert_eq!(page["has_more"], true);
+                token = Some(t.to_owned());
+            }
+            None => {
+                assert_eq!(page["has_more"], false);
+                return items;
+            }
+        }
+    }
+    panic!("paging did not end");
+}
+
+fn ids_of(items: &[Value]) -> Vec<String> {
+    items.iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn listing_by_folder_returns_exactly_that_folders_videos_across_pages() {
+    let sim =
+        start(manual(SimConfig { render_secs: 100.0, max_jobs: 50, ..SimConfig::default() })).await;
+    let base = sim.base_url();
+    let (a, b) = (folder(&base, "k", "A", None).await, folder(&base, "k", "B", None).await);
+    let mut in_a = Vec::new();
+    for i in 0..7 {
+        // Interleaved with videos elsewhere, some created at the same instant.
+        let (status, made, _) =
+            post(&base, "k", "/v3/videos", &avatar_in(&format!("a{i}"), &a), None).await;
+        assert_eq!(status, StatusCode::OK, "{made}");
+        in_a.push(made["data"]["video_id"].as_str().unwrap().to_owned());
+        if i % 2 == 0 {
+            post(&base, "k", "/v3/videos", &avatar_in("b", &b), None).await;
+            post(&base, "k", "/v3/videos", &avatar("root"), None).await;
+        }
+        if i % 3 == 0 {
+            sim.clock().advance(1.0);
+        }
+    }
+    let newest_first: Vec<String> = in_a.iter().rev().cloned().collect();
+    let listed = all_pages(&base, &format!("folder_id={a}&limit=3")).await;
+    assert_eq!(ids_of(&listed), newest_first, "exactly folder A's videos, newest first");
+    for item in &listed {
+        assert_eq!(item["folder_id"], a.as_str());
+        assert_eq!(item["status"], "pending", "{item}");
+        for field in ["video_url", "thumbnail_url", "gif_url", "duration", "failure_code"] {
+            assert!(item.get(field).is_some_and(Value::is_null), "{field} in {item}");
+        }
+    }
+    assert_eq!(all_pages(&base, &format!("folder_id={b}&limit=2")).await.len(), 4);
+    assert_eq!(
+        all_pages(&base, "limit=100").await.len(),
+        7 + 4 + 4 + 1,
+        "unfiltered: all, seed example included"
+    );
+
+    // Videos created while a campaign is followed page by page neither
+    // shift nor repeat the pages already started.
+    let (_, first) = get(&base, "k", &format!("/v3/videos?folder_id={a}&limit=3")).await;
+    let token = first["next_token"].as_str().unwrap().to_owned();
+    post(&base, "k", "/v3/videos", &avatar_in("late", &a), None).await;
+    let (_, second) =
+        get(&base, "k", &format!("/v3/videos?folder_id={a}&limit=3&token={token}")).await;
+    assert_eq!(ids_of(second["data"].as_array().unwrap()), newest_first[3..6]);
+    // A token is for the listing it came from.
+    let (status, refused) =
+        get(&base, "k", &format!("/v3/videos?folder_id={b}&token={token}")).await;
+    assert_eq!(
+        (status, refused["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("token"))
+    );
+
+    // Done renders carry their URLs, and the client reads the list as VideoDetail.
+    sim.clock().advance(200.0);
+    let client = crate::support::client(&sim, "k");
+    let page = client.list_videos_in_folder(&a, None).await.unwrap();
+    assert_eq!(page.data.len(), 8);
+    assert!(!page.has_more);
+    for v in &page.data {
+        assert_eq!(v.folder_id.as_deref(), Some(a.as_str()));
+        assert!(
+            v.video_url.is_some() && v.thumbnail_url.is_some() && v.duration.is_some(),
+            "{v:?}"
+        );
+    }
+    let (_, unknown) = get(&base, "k", "/v3/videos?folder_id=fld_nope").await;
+    assert_eq!(unknown["data"], json!([]), "an unknown folder has no videos");
+}
