@@ -580,3 +580,58 @@ fn local_files_work_for_backgrounds_audio_and_animated_images() {
     assert!(out.stderr.contains("video.scenes[0].animated_image"), "{}", out.stderr);
     assert!(out.stderr.contains("use its look id as `avatar`"), "{}", out.stderr);
 }
+
+/// `--sim` runs in new processes on one world file: the second run finds
+/// the folder the first made (no "deleted; created again"), files its
+/// video there too, and the world lists the campaign by folder.
+#[test]
+fn sim_runs_in_new_processes_keep_the_campaign_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let world = dir.join("world.sqlite3");
+    let world_arg = world.to_str().unwrap();
+    let sim_run = || {
+        reelflow(
+            dir,
+            &["--sim", "run", "campaign.yaml", "--yes"],
+            &[("REELFLOW_SIM_STATE", world_arg), ("REELFLOW_SIM_RENDER_SECS", "0")],
+        )
+    };
+    logo_campaign(dir, &[("a@x.io", "Acme"), ("c@y.io", "Bolt Co")]);
+    std::fs::write(dir.join("assets/acme.png"), b"acme logo").unwrap();
+    std::fs::write(dir.join("assets/bolt-co.png"), b"bolt logo").unwrap();
+    let first = sim_run();
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let folder_id = results(dir)["folder"]["id"].as_str().unwrap().to_owned();
+
+    logo_campaign(dir, &[("a@x.io", "Acme"), ("c@y.io", "Bolt Co"), ("d@z.io", "Cargo")]);
+    std::fs::write(dir.join("assets/cargo.png"), b"cargo logo").unwrap();
+    let second = sim_run();
+    assert_eq!(second.code, 0, "{}", second.transcript());
+    let transcript = second.transcript();
+    assert!(transcript.contains("folder: filing videos in"), "{transcript}");
+    assert!(
+        !transcript.contains("folder: created") && !transcript.contains("was deleted"),
+        "the folder is not made again: {transcript}"
+    );
+    let r = results(dir);
+    assert_eq!(r["folder"]["id"], folder_id.as_str());
+    assert_eq!(r["summary"]["completed"], 3, "{r}");
+
+    let sim = background(SimConfig { state_file: Some(world.clone()), ..SimConfig::default() });
+    let listed = http_get(&sim, "sim-default", &format!("/v3/videos?folder_id={folder_id}"));
+    let videos = listed["data"].as_array().unwrap();
+    assert_eq!(videos.len(), 3, "{listed}");
+    assert!(
+        videos.iter().all(|v| v["folder_id"] == folder_id.as_str() && v["status"] == "completed")
+    );
+}
+
+/// A blocking GET on a background simulator, as `key`.
+fn http_get(sim: &BackgroundSimulator, key: &str, path: &str) -> Value {
+    let url = format!("{}{path}", sim.base_url());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        http().get(url).header("x-api-key", key).send().await.unwrap().json().await.unwrap()
+    })
+}
