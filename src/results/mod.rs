@@ -1,8 +1,17 @@
 //! The results manifest: one entry per row, sorted by key, written
 //! atomically. It is both the report of a run and the state the next
 //! `plan`/`run` compares against.
+//!
+//! It is meant to be committed: entries are sorted, the formatting is
+//! fixed, nothing in it changes while the video does not (presigned links
+//! expire, so they are not written), and a write that changes nothing
+//! leaves the file byte-identical.
 
 pub mod journal;
+pub mod lock;
+pub mod state;
+
+pub use state::CampaignState;
 
 use std::io::Write;
 use std::path::Path;
@@ -77,18 +86,19 @@ pub struct Entry {
     /// Link to the video in HeyGen's app (does not expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_page_url: Option<String>,
-    /// Presigned video URL as last fetched (expires; `reelflow status`
-    /// fetches fresh ones).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned video URL as last fetched. Not written: it expires, and
+    /// a committed results file must not change while the video does not
+    /// (`reelflow status` or `videos get` fetch fresh ones).
+    #[serde(default, skip_serializing)]
     pub video_url: Option<String>,
-    /// Presigned captioned-video URL as last fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned captioned-video URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub captioned_video_url: Option<String>,
-    /// Presigned SRT URL as last fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned SRT URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub subtitle_url: Option<String>,
-    /// Thumbnail URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned thumbnail URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub thumbnail_url: Option<String>,
     /// Output length, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,13 +258,30 @@ impl ResultsFile {
     }
 
     /// Writes atomically (temp file, fsync, rename): readers and a crash
-    /// mid-write only ever see a complete file.
+    /// mid-write only ever see a complete file. When the entries are what
+    /// the file already holds, nothing is written (not even `updated_at`),
+    /// so a rerun that changed nothing leaves a committed file untouched.
     pub fn write(&mut self, path: &Path) -> std::io::Result<()> {
         self.normalize();
-        self.updated_at = now_rfc3339();
+        if let Ok(old_bytes) = std::fs::read(path)
+            && let Ok(old) = serde_json::from_slice::<ResultsFile>(&old_bytes)
+        {
+            let mut same = self.clone();
+            same.updated_at = old.updated_at;
+            if same.to_bytes()? == old_bytes {
+                self.updated_at = same.updated_at;
+                return Ok(());
+            }
+        }
+        self.updated_at = now_rfc3339_millis();
+        write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// The file's bytes: pretty JSON, fields in a fixed order, a final newline.
+    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         bytes.push(b'\n');
-        write_atomic(path, &bytes)
+        Ok(bytes)
     }
 }
 
@@ -284,6 +311,13 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// Now, RFC 3339 in UTC with millisecond precision: `updated_at` orders
+/// the files of one campaign (see [`CampaignState`]), and two can be
+/// written within one second.
+pub fn now_rfc3339_millis() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
 /// `out/x.results.json` → `out/x.results.shard-2-of-4.json`.
 pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -294,48 +328,11 @@ pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
     path.with_file_name(format!("{stem}.shard-{index}-of-{count}{ext}"))
 }
 
-/// The results file and every shard file beside it, merged (entries by
-/// key; a shard's entry wins over the main file's).
+/// The campaign's state as one results file: the results file, every
+/// shard file beside it and their journals, merged (see [`CampaignState`]).
+/// `Ok(None)` when there is no state at all.
 pub fn read_merged(path: &Path) -> Result<Option<ResultsFile>, String> {
-    let mut merged = ResultsFile::read(path)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (stem, ext) = name
-        .rsplit_once('.')
-        .map(|(s, e)| (s.to_owned(), format!(".{e}")))
-        .unwrap_or((name.clone(), String::new()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    let n =
-                        p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    n.starts_with(&format!("{stem}.shard-"))
-                        && n.ends_with(&ext)
-                        && !n.ends_with(".journal")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    shards.sort();
-    for shard in shards {
-        let Some(file) = ResultsFile::read(&shard)? else { continue };
-        let target = merged.get_or_insert_with(|| ResultsFile { shard: None, ..file.clone() });
-        let mut by_key: std::collections::BTreeMap<String, Entry> =
-            std::mem::take(&mut target.entries).into_iter().map(|e| (e.key.clone(), e)).collect();
-        for e in file.entries {
-            by_key.insert(e.key.clone(), e);
-        }
-        target.entries = by_key.into_values().collect();
-        target.shard = None;
-    }
-    if let Some(m) = &mut merged {
-        m.normalize();
-    }
-    Ok(merged)
+    Ok(CampaignState::load(path)?.results_file(None))
 }
 
 #[cfg(test)]
