@@ -5,19 +5,19 @@ use serde_json::json;
 use super::args::PlanArgs;
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{catalog_source, check, load_manifest, validation_failure};
+use super::manifests::{catalog_source, check, load_manifest, load_state, validation_failure};
 use super::output::{Table, print_json};
 use crate::exit;
 use crate::plan::{Change, Planner};
-use crate::results::ResultsFile;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let results_path = m.results_path();
-    let previous = ResultsFile::read(&results_path)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    // The union of the results file, its shards and journals: what a run
+    // would start from.
+    let previous = load_state(&m)?.results_file(None);
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
     let client = source.as_ref().map(|s| s.client.clone());
     let cap = m.manifest.run.max_cost_usd;

@@ -4,12 +4,10 @@
 use super::args::StatusArgs;
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{load_manifest, no_results, plan_jobs};
+use super::manifests::{load_manifest, load_state, lock_state, no_results, plan_jobs};
 use super::run::{drive, manifest_options, results_path, retry_channel};
 use crate::engine::{RunInput, RunOptions};
-use crate::exit;
 use crate::plan::Shard;
-use crate::results::ResultsFile;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
@@ -17,10 +15,12 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
     let results = results_path(&m, shard);
-    let Some(previous) = ResultsFile::read(&results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-    else {
-        return Err(no_results(&results, &args.manifest));
+    // `status` writes results too: one writer per row.
+    let _lock = lock_state(&m, shard)?;
+    // Every shard file and journal counts: a video known only to the
+    // journal of a killed run is followed like any other.
+    let Some(previous) = load_state(&m)?.results_file(shard) else {
+        return Err(no_results(ctx, &results, &args.manifest));
     };
     let (observer, retries) = retry_channel();
     let client = ctx.client_with(Some(&account), Some(observer))?;
@@ -40,5 +40,5 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         base_dir: m.resolve("."),
         retry_failed: false,
     };
-    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard).await
+    drive(ctx, &m, &client, retries, input, opts, &args.manifest, shard, args.accept_failed).await
 }

@@ -10,4 +10,5 @@ mod manifests;
 mod requests;
 mod run;
 mod sim;
+mod state;
 mod wire;

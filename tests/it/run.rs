@@ -219,8 +219,9 @@ fn failed_renders_are_recorded_and_retried_on_request() {
         r["entries"].as_array().unwrap().iter().filter(|e| e["status"] == "failed").collect();
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|e| e["error"]["code"] == "rendering_failed" && e["file"].is_null()));
-    // Without --retry-failed nothing is resubmitted; with it, the failed rows are.
-    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 0);
+    // Without --retry-failed nothing is resubmitted (and the failed rows
+    // keep the exit code); with it, the failed rows are.
+    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 5);
     assert_eq!(sim.stats().videos_created, 6);
     let retry = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--retry-failed"]);
     assert_eq!(retry.code, 5, "the marker still fails them");
