@@ -344,6 +344,24 @@ pub fn finish(
         ),
         Outcome::Finished => {}
     }
+    let pending = report
+        .results
+        .entries
+        .iter()
+        .filter(|e| !e.orphaned && e.status == EntryStatus::NotSubmitted)
+        .count();
+    if report.outcome == Outcome::Finished && code == exit::STILL_RENDERING && pending > 0 {
+        println!(
+            "{pending} row(s) not submitted yet (exit {code}): `{}` submits them",
+            hint("run", &[])
+        );
+    }
+    if report.outcome == Outcome::Finished && code == exit::CREDIT_STOP {
+        println!(
+            "rows were left unsubmitted for credit or the cost cap (exit {code}): top up or raise the cap, then `{}`",
+            hint("run", &[])
+        );
+    }
     if report.outcome != Outcome::JobsFailed && code == exit::JOBS_FAILED {
         println!(
             "{} row(s) failed or were refused in earlier runs (exit {code}): `{}` resubmits them, or add --accept-failed to accept them",

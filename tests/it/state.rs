@@ -231,3 +231,33 @@ fn follow_up_hints_keep_sim_account_and_shard() {
         out.stdout
     );
 }
+
+#[test]
+fn the_repository_gitignore_keeps_results_and_hides_scratch_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ignored = |path: &str| {
+        let out = Command::new("git")
+            .current_dir(root)
+            .args(["check-ignore", "--no-index", "-q", path])
+            .output()
+            .expect("git runs");
+        match out.status.code() {
+            Some(0) => true,
+            Some(1) => false,
+            _ => panic!("git check-ignore {path}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    };
+    for kept in [
+        "manifests/onboarding/out/spring-onboarding.results.json",
+        "manifests/onboarding/out/spring-onboarding.results.shard-2-of-4.json",
+    ] {
+        assert!(!ignored(kept), "{kept} is state, meant to be committed");
+    }
+    for scratch in [
+        "manifests/onboarding/out/spring-onboarding.results.json.journal",
+        "manifests/onboarding/out/spring-onboarding.results.shard-2-of-4.json.lock",
+        "manifests/onboarding/out/videos/ada.mp4",
+    ] {
+        assert!(ignored(scratch), "{scratch} is scratch");
+    }
+}
