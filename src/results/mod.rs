@@ -263,15 +263,16 @@ impl ResultsFile {
     /// so a rerun that changed nothing leaves a committed file untouched.
     pub fn write(&mut self, path: &Path) -> std::io::Result<()> {
         self.normalize();
+        // Compared as bytes (no parse): the file is rewritten often during
+        // a run, and most writes do change something.
         if let Ok(old_bytes) = std::fs::read(path)
-            && let Ok(old) = serde_json::from_slice::<ResultsFile>(&old_bytes)
+            && let Some(old_updated) = updated_at_of(&old_bytes)
         {
-            let mut same = self.clone();
-            same.updated_at = old.updated_at;
-            if same.to_bytes()? == old_bytes {
-                self.updated_at = same.updated_at;
+            let new_updated = std::mem::replace(&mut self.updated_at, old_updated);
+            if self.to_bytes()? == old_bytes {
                 return Ok(());
             }
+            self.updated_at = new_updated;
         }
         self.updated_at = now_rfc3339_millis();
         write_atomic(path, &self.to_bytes()?)
@@ -283,6 +284,16 @@ impl ResultsFile {
         bytes.push(b'\n');
         Ok(bytes)
     }
+}
+
+/// The `updated_at` of a results file's bytes, read from its head (the
+/// field comes before the entries).
+fn updated_at_of(bytes: &[u8]) -> Option<String> {
+    const FIELD: &[u8] = b"\"updated_at\": \"";
+    let head = &bytes[..bytes.len().min(4096)];
+    let start = head.windows(FIELD.len()).position(|w| w == FIELD)? + FIELD.len();
+    let len = head[start..].iter().position(|&b| b == b'"')?;
+    String::from_utf8(head[start..start + len].to_vec()).ok()
 }
 
 /// Writes `bytes` to `path` via a temp file in the same folder, fsynced,
