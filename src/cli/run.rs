@@ -389,3 +389,48 @@ impl RunReport {
         path.display().to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Entry, EntryError};
+
+    fn state(rows: &[(EntryStatus, Option<&str>, bool)]) -> ResultsFile {
+        let mut f = ResultsFile::new("c", "default", None);
+        f.entries = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (status, code, orphaned))| Entry {
+                status: *status,
+                orphaned: *orphaned,
+                error: code.map(|c| EntryError { code: c.into(), message: "m".into() }),
+                ..Entry::new(format!("k{i}"), 2, "h".into())
+            })
+            .collect();
+        f
+    }
+
+    #[test]
+    fn the_exit_code_is_the_state_not_the_last_event() {
+        use EntryStatus::*;
+        let done = state(&[(Completed, None, false), (Failed, Some("x"), true)]);
+        assert_eq!(
+            state_exit_code(exit::SUCCESS, &done, false),
+            exit::SUCCESS,
+            "orphans do not count"
+        );
+        let failed = state(&[(Completed, None, false), (Failed, Some("rendering_failed"), false)]);
+        assert_eq!(state_exit_code(exit::SUCCESS, &failed, false), exit::JOBS_FAILED);
+        assert_eq!(state_exit_code(exit::SUCCESS, &failed, true), exit::SUCCESS);
+        assert_eq!(state_exit_code(exit::JOBS_FAILED, &failed, true), exit::SUCCESS);
+        assert_eq!(state_exit_code(exit::INTERRUPTED, &failed, false), exit::INTERRUPTED);
+        let refused = state(&[(NotSubmitted, Some("invalid_parameter"), false)]);
+        assert_eq!(state_exit_code(exit::SUCCESS, &refused, false), exit::JOBS_FAILED);
+        let pending =
+            state(&[(NotSubmitted, Some("interrupted"), false), (NotSubmitted, None, false)]);
+        assert_eq!(state_exit_code(exit::SUCCESS, &pending, true), exit::STILL_RENDERING);
+        let broke = state(&[(NotSubmitted, Some("cost_cap"), false), (Failed, Some("x"), false)]);
+        assert_eq!(state_exit_code(exit::SUCCESS, &broke, false), exit::JOBS_FAILED);
+        assert_eq!(state_exit_code(exit::SUCCESS, &broke, true), exit::CREDIT_STOP);
+    }
+}
