@@ -93,7 +93,7 @@ pub enum Command {
         #[arg(default_value = "integrations.heygen")]
         page: String,
     },
-    /// Run the local HeyGen v3 simulator
+    /// The local HeyGen v3 simulator: serve it, or reset and refill the --sim world
     #[command(subcommand)]
     Sim(SimCommand),
 }
@@ -368,21 +368,61 @@ pub struct AccountsArgs {
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve the simulator until Ctrl-C
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Forget every video, account and wallet of the --sim world (ids are never reused)
+    Reset,
+    /// Show the --sim world's wallets, or set them with --set (all, or --account's)
+    Wallet(SimWalletArgs),
 }
+
+/// `reelflow sim wallet`.
+#[derive(Debug, Args)]
+pub struct SimWalletArgs {
+    /// Set every account's wallet (and new accounts') to this many USD; with --account, only that one's
+    #[arg(long, value_name = "USD")]
+    pub set: Option<f64>,
+}
+
+const SERVE_HELP: &str = "\
+Timing knobs (all deterministic from --seed):
+  render times   --render-secs 30 --render-jitter 0.2        uniform ±20 %
+                 --render-sigma 0.5                          log-normal, same mean, long right tail
+                 --render-tail-rate 0.05 --render-tail-factor 3
+                                                             5 % of renders take 3× the mean
+  job cap        --max-jobs 5                                429 rate_limit_exceeded + Retry-After
+  slow answers   --delay all=3%:120                          3 % of responses held 120 s
+                 --delay statuses=0.05:30 --delay create=1%:60
+                 classes: create, statuses, detail, list, media, other, all
+  time           --clock-scale 30                            the simulator's clock runs 30× faster
+                                                             (render times, delays, Retry-After, URL expiry)
+Under --sim the same knobs are environment variables:
+  REELFLOW_SIM_RENDER_SECS  REELFLOW_SIM_RENDER_JITTER  REELFLOW_SIM_RENDER_SIGMA
+  REELFLOW_SIM_RENDER_TAIL_RATE  REELFLOW_SIM_RENDER_TAIL_FACTOR  REELFLOW_SIM_MAX_JOBS
+  REELFLOW_SIM_DELAY (e.g. \"all=3%:120\")  REELFLOW_SIM_RATE_LIMIT_RATE  REELFLOW_SIM_FAIL_RATE
+  REELFLOW_SIM_SEED  REELFLOW_SIM_BALANCE_USD";
 
 /// `reelflow sim serve`.
 #[derive(Debug, Args)]
+#[command(after_help = SERVE_HELP)]
 pub struct ServeArgs {
     /// Address to listen on (loopback recommended)
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Render time per video, seconds
+    /// Mean render time per video, seconds
     #[arg(long, default_value_t = 30.0)]
     pub render_secs: f64,
-    /// Spread of render times (0.2 = ±20%)
+    /// Uniform spread of render times (0.2 = ±20%)
     #[arg(long, default_value_t = 0.0)]
     pub render_jitter: f64,
+    /// Log-normal spread of render times instead (σ; the mean is kept; 0 = off)
+    #[arg(long, default_value_t = 0.0)]
+    pub render_sigma: f64,
+    /// Share of renders in the heavy tail
+    #[arg(long, default_value_t = 0.0)]
+    pub render_tail_rate: f64,
+    /// A tail render takes this multiple of the mean
+    #[arg(long, default_value_t = 3.0)]
+    pub render_tail_factor: f64,
     /// Render jobs in flight per key before 429 (HeyGen pay-as-you-go: 10)
     #[arg(long, default_value_t = 10)]
     pub max_jobs: usize,
@@ -398,12 +438,24 @@ pub struct ServeArgs {
     /// Share of API requests whose connection is dropped
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
+    /// Share of API requests answered 429 rate_limit_exceeded whatever the job cap
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_limit_rate: f64,
     /// Share of API requests answered slowly
     #[arg(long, default_value_t = 0.0)]
     pub slow_rate: f64,
     /// How slow a slow answer is, ms
     #[arg(long, default_value_t = 5000)]
     pub slow_ms: u64,
+    /// Slow or hung responses per endpoint class: CLASS=RATE:SECS (repeatable)
+    #[arg(long, value_name = "CLASS=RATE:SECS")]
+    pub delay: Vec<String>,
+    /// How long a create takes to answer, ms
+    #[arg(long, default_value_t = 0)]
+    pub create_latency_ms: u64,
+    /// Run the simulator's clock this many times faster than real time
+    #[arg(long, default_value_t = 1.0)]
+    pub clock_scale: f64,
     /// Starting wallet of every API key, USD
     #[arg(long, default_value_t = 100.0)]
     pub balance_usd: f64,

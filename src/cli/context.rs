@@ -9,7 +9,7 @@ use super::failure::Failure;
 use crate::accounts::{Accounts, Env, normalize_name};
 use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::Simulator;
 
 /// Builds clients for account names. Cheap to clone and shareable across
 /// threads (Lua scripts run on a blocking thread).
@@ -94,7 +94,7 @@ impl Context {
         let path = Accounts::default_config_path(&env);
         let accounts = Accounts::load(env.clone(), path)?;
         let sim = if global.sim {
-            let config = sim_config_from_env(&env)?;
+            let config = super::sim::config_from_env(&env)?;
             let sim = Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             if global.verbose {
                 super::output::note(format!("simulator listening on {}", sim.base_url()));
@@ -174,30 +174,4 @@ impl Context {
         let name = self.account_name(explicit)?;
         self.maker.client(&name, observer)
     }
-}
-
-/// `--sim` defaults: renders take about two seconds so a demo campaign
-/// finishes quickly. `REELFLOW_SIM_*` variables tune it.
-fn sim_config_from_env(env: &Env) -> Result<SimConfig, Failure> {
-    let num = |key: &str, default: f64| -> Result<f64, Failure> {
-        match env.get(key) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| Failure::usage(format!("{key}={v} is not a number"))),
-        }
-    };
-    Ok(SimConfig {
-        render_secs: num("REELFLOW_SIM_RENDER_SECS", 2.0)?,
-        render_jitter: num("REELFLOW_SIM_RENDER_JITTER", 0.5)?,
-        max_jobs: num("REELFLOW_SIM_MAX_JOBS", 10.0)? as usize,
-        fail_rate: num("REELFLOW_SIM_FAIL_RATE", 0.0)?,
-        balance_usd: num("REELFLOW_SIM_BALANCE_USD", 100.0)?,
-        // Videos survive between commands, so `status`, resumes and
-        // re-downloads work against the simulator as they do against HeyGen.
-        state_file: match env.get("REELFLOW_SIM_STATE") {
-            Some("none") => None,
-            Some(p) => Some(std::path::PathBuf::from(p)),
-            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-state.json")),
-        },
-        ..SimConfig::default()
-    })
 }

@@ -61,7 +61,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
-        Command::Sim(cmd) => return sim::run(cmd).await,
+        Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
         Command::Schema => return Ok(schema::run()),
         Command::Doc { page } => return lua::doc(page),
         _ => {}

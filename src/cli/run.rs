@@ -281,7 +281,8 @@ pub fn finish(
 ) -> u8 {
     let code = match report.outcome {
         Outcome::Finished => exit::SUCCESS,
-        Outcome::JobsFailed => exit::JOBS_FAILED,
+        Outcome::JobsFailed | Outcome::FilesMissing => exit::JOBS_FAILED,
+        Outcome::Unreachable => exit::UNREACHABLE,
         Outcome::TimedOut => exit::STILL_RENDERING,
         Outcome::CreditStop => exit::CREDIT_STOP,
         Outcome::Interrupted => exit::INTERRUPTED,
@@ -312,9 +313,16 @@ pub fn finish(
     }
     t.print();
     println!(
-        "this run: {} accepted, ${:.2} spent; {} status calls, {} 429s",
-        report.accepted, report.spent_usd, report.status_calls, report.rate_limited
+        "this run: {} accepted, ${:.2} spent; {} API requests ({} status calls), {} 429s",
+        report.accepted,
+        report.spent_usd,
+        report.requests,
+        report.status_calls,
+        report.rate_limited
     );
+    if report.missing_files > 0 && report.outcome != Outcome::FilesMissing {
+        println!("{} finished video(s) have no file yet (download failed)", report.missing_files);
+    }
     println!("results: {}", report.results_path_hint(&results_path(m, shard)));
     let hint = |command: &str, extra: &[&str]| {
         command_line(&ctx.global, &rerun_words(command, manifest_arg, shard, extra))
@@ -341,6 +349,13 @@ pub fn finish(
         ),
         Outcome::StateError => println!(
             "the journal could not be written: free disk space or fix permissions, then run again"
+        ),
+        Outcome::FilesMissing => println!(
+            "{} finished video(s) have no file yet (download failed): `reelflow status {manifest_arg}{shard_flag}` fetches them",
+            report.missing_files
+        ),
+        Outcome::Unreachable => println!(
+            "HeyGen could not be reached; nothing is lost: `reelflow status {manifest_arg}{shard_flag} --wait` follows the videos in flight, `reelflow run {manifest_arg}{shard_flag}` submits the rest"
         ),
         Outcome::Finished => {}
     }

@@ -83,6 +83,9 @@ pub struct Entry {
     /// Downloaded captions file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captions_file: Option<String>,
+    /// Downloaded thumbnail (`.jpg` beside the video).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_file: Option<String>,
     /// Link to the video in HeyGen's app (does not expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_page_url: Option<String>,
@@ -139,6 +142,7 @@ impl Entry {
             file: None,
             file_bytes: None,
             captions_file: None,
+            thumbnail_file: None,
             video_page_url: None,
             video_url: None,
             captioned_video_url: None,

@@ -10,12 +10,21 @@
 //!
 //! A render fails when its script or title contains [`FAIL_MARKER`], or at
 //! random with [`SimConfig::fail_rate`].
+//!
+//! Timing is modelled ([`timing`]): render-time variance with a heavy tail,
+//! slow or hung responses per endpoint class, random 429s, all from the
+//! seed; time itself comes from an injectable [`Clock`]. The world lives in
+//! memory, or with [`SimConfig::state_file`] in an SQLite file written
+//! through on every change and shared by every simulator that opens it.
 
 pub mod catalog;
+pub mod clock;
 pub mod faults;
 mod media;
 mod routes;
 mod state;
+pub mod timing;
+mod world;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -31,8 +40,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+pub use clock::Clock;
 pub use faults::{FaultKind, FaultRates, FaultRule};
 pub use state::{RecordedRequest, SimStats};
+pub use timing::{Delay, Delays, EndpointClass, RenderTimes};
+pub use world::WorldError;
 
 use routes::{ApiFault, Caller};
 use state::SimState;
@@ -45,8 +57,18 @@ pub const FAIL_MARKER: &str = "sim:fail";
 pub struct SimConfig {
     /// Render time per job, seconds.
     pub render_secs: f64,
-    /// Spread of render times: each job takes `render_secs × (1 ± jitter)`.
+    /// Spread of render times: each job takes `render_secs × (1 ± jitter)`
+    /// (uniform). Ignored when `render_sigma` > 0.
     pub render_jitter: f64,
+    /// Log-normal spread of render times instead of the uniform one: each
+    /// job takes `render_secs × exp(σ·Z − σ²/2)`, which keeps the mean and
+    /// has a long right tail (0 = off).
+    pub render_sigma: f64,
+    /// Share of renders in a heavy tail: they take `render_tail_factor` ×
+    /// `render_secs` (real renders queue, run long scripts or slow engines).
+    pub render_tail_rate: f64,
+    /// How much longer a tail render takes than the mean (3 = three times).
+    pub render_tail_factor: f64,
     /// Render jobs in flight per key before 429 (HeyGen PAYG: 10).
     pub max_jobs: usize,
     /// Share of renders that fail with `rendering_failed`.
@@ -62,6 +84,13 @@ pub struct SimConfig {
     pub idempotency_ttl_secs: f64,
     /// Random faults.
     pub faults: FaultRates,
+    /// Slow or hung responses per endpoint class (held before processing).
+    pub delays: Delays,
+    /// Share of API requests answered `429 rate_limit_exceeded` whatever
+    /// the job cap (a shared account, a gateway's own limit).
+    pub rate_limit_rate: f64,
+    /// Where the simulator's time comes from (the wall clock by default).
+    pub clock: Clock,
     /// Seed of every random choice.
     pub seed: u64,
     /// Keys accepted; any non-empty key when `None`.
@@ -75,9 +104,74 @@ pub struct SimConfig {
     pub record_limit: usize,
     /// Base URL media links point at; set when the server starts.
     pub public_base: Option<String>,
-    /// Where accounts, videos and wallets persist between runs (`--sim`
-    /// keeps them in the user's cache folder); `None` keeps them in memory.
+    /// The durable world: an SQLite file holding accounts, videos, wallets
+    /// and idempotency keys, written through on every change and shared by
+    /// every simulator (thread or process) that opens it (`--sim` keeps it
+    /// in the user's cache folder). `None` keeps the world in memory.
     pub state_file: Option<std::path::PathBuf>,
+    /// Sets every existing account's wallet (and new accounts') when the
+    /// simulator starts, so a balance given for `--sim` applies to a world
+    /// that already exists.
+    pub set_balance_on_start: Option<f64>,
+}
+
+impl SimConfig {
+    /// Checks the knobs are in range; the message names the knob by the
+    /// word `name` maps it to (a flag or an environment variable).
+    pub fn check(&self, name: impl Fn(&str) -> String) -> Result<(), String> {
+        for (knob, v) in [
+            ("fail-rate", self.fail_rate),
+            ("fault-rate", self.faults.server_error),
+            ("error-body-rate", self.faults.error_body),
+            ("drop-rate", self.faults.drop),
+            ("slow-rate", self.faults.slow),
+            ("rate-limit-rate", self.rate_limit_rate),
+            ("render-tail-rate", self.render_tail_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{} must be between 0 and 1, got {v}", name(knob)));
+            }
+        }
+        if !(self.render_secs.is_finite() && self.render_secs >= 0.0) {
+            return Err(format!("{} must be ≥ 0, got {}", name("render-secs"), self.render_secs));
+        }
+        if !(0.0..1.0).contains(&self.render_jitter) {
+            return Err(format!(
+                "{} must be in [0, 1) (0.2 = ±20 %), got {}",
+                name("render-jitter"),
+                self.render_jitter
+            ));
+        }
+        if !(0.0..=3.0).contains(&self.render_sigma) {
+            return Err(format!(
+                "{} must be between 0 and 3 (0.5 is already a long tail), got {}",
+                name("render-sigma"),
+                self.render_sigma
+            ));
+        }
+        if !(self.render_tail_factor.is_finite() && self.render_tail_factor >= 1.0) {
+            return Err(format!(
+                "{} must be ≥ 1 (3 = three times the mean), got {}",
+                name("render-tail-factor"),
+                self.render_tail_factor
+            ));
+        }
+        if self.max_jobs == 0 {
+            return Err(format!("{} must be at least 1", name("max-jobs")));
+        }
+        Ok(())
+    }
+
+    /// The shape of render times this config asks for.
+    pub fn render_times(&self) -> RenderTimes {
+        RenderTimes {
+            mean_secs: self.render_secs,
+            jitter: self.render_jitter,
+            sigma: self.render_sigma,
+            tail_rate: self.render_tail_rate,
+            tail_factor: self.render_tail_factor,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -85,6 +179,9 @@ impl Default for SimConfig {
         SimConfig {
             render_secs: 30.0,
             render_jitter: 0.0,
+            render_sigma: 0.0,
+            render_tail_rate: 0.0,
+            render_tail_factor: 3.0,
             max_jobs: 10,
             fail_rate: 0.0,
             balance_usd: 100.0,
@@ -92,6 +189,9 @@ impl Default for SimConfig {
             create_latency_ms: 0,
             idempotency_ttl_secs: 86_400.0,
             faults: FaultRates::default(),
+            delays: Delays::default(),
+            rate_limit_rate: 0.0,
+            clock: Clock::wall(),
             seed: 7,
             accepted_keys: None,
             auth_error_code: "unauthorized",
@@ -99,7 +199,95 @@ impl Default for SimConfig {
             record_limit: 10_000,
             public_base: None,
             state_file: None,
+            set_balance_on_start: None,
         }
+    }
+}
+
+/// A world file opened without serving it, for `reelflow sim reset` and
+/// `reelflow sim wallet`.
+pub struct WorldFile {
+    state: SimState,
+}
+
+/// One account of a world, as `reelflow sim wallet` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WalletView {
+    /// The account name under `--sim` (its key is `sim-NAME`), else a
+    /// short hash of the key.
+    pub account: String,
+    /// Remaining balance, USD (renders are charged when they complete).
+    pub balance_usd: f64,
+    /// Held for renders in flight, USD.
+    pub held_usd: f64,
+    /// Videos the account has (the built-in example included).
+    pub videos: usize,
+    /// Of those, still rendering.
+    pub rendering: usize,
+}
+
+impl WorldFile {
+    /// Opens the world named by `config.state_file` (creating it if needed).
+    pub fn open(config: SimConfig) -> std::io::Result<WorldFile> {
+        if config.state_file.is_none() {
+            return Err(std::io::Error::other(
+                "no world file: the simulator keeps its world in memory",
+            ));
+        }
+        let state = SimState::new(config);
+        state.open_world()?;
+        Ok(WorldFile { state })
+    }
+
+    /// Every account, settled up to now, by name.
+    pub fn wallets(&self) -> std::io::Result<Vec<WalletView>> {
+        let mut w = self.state.world();
+        if !w.in_sync() {
+            return Err(std::io::Error::other("the world file is busy; try again"));
+        }
+        w.settle_all(&self.state.config, self.state.now());
+        let mut out: Vec<WalletView> = w
+            .accounts
+            .iter()
+            .map(|(key, a)| WalletView {
+                account: key
+                    .strip_prefix("sim-")
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("key {}", routes::short_key(key))),
+                balance_usd: a.wallet_usd(),
+                held_usd: a.reserved_usd(),
+                videos: a.index.len(),
+                rendering: a.in_flight.len(),
+            })
+            .collect();
+        w.commit()?;
+        out.sort_by(|a, b| a.account.cmp(&b.account));
+        Ok(out)
+    }
+
+    /// Sets every account's wallet, and the one new accounts start with;
+    /// with `key`, only that account's (created if new).
+    pub fn set_balance(&self, key: Option<&str>, usd: f64) -> std::io::Result<()> {
+        let mut w = self.state.world();
+        if !w.in_sync() {
+            return Err(std::io::Error::other("the world file is busy; try again"));
+        }
+        match key {
+            Some(key) => w.account(key, &self.state.config).set_wallet(usd),
+            None => w.set_balance(usd),
+        }
+        Ok(w.commit()?)
+    }
+
+    /// Forgets every account, video and idempotency key; ids already
+    /// handed out are never handed out again. Returns how many videos
+    /// were forgotten.
+    pub fn reset(&self) -> std::io::Result<usize> {
+        let mut inner = self.state.lock();
+        let store = inner.store.as_mut().ok_or_else(|| std::io::Error::other("no world file"))?;
+        let videos = store.video_rows()?;
+        store.reset()?;
+        Ok(videos as usize)
     }
 }
 
@@ -123,12 +311,9 @@ impl Simulator {
         let addr = listener.local_addr()?;
         config.public_base.get_or_insert_with(|| format!("http://{addr}"));
         let state = Arc::new(SimState::new(config));
-        if let Some(path) = &state.config.state_file {
-            // A missing or unreadable file starts a fresh simulated world.
-            if let Some(p) = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
-            {
-                state.lock().restore(p);
-            }
+        state.open_world()?;
+        if let Some(usd) = state.config.set_balance_on_start {
+            state.world().set_balance(usd);
         }
         let router = routes::router(state.clone());
         let serving = state.clone();
@@ -161,6 +346,11 @@ impl Simulator {
         self.addr
     }
 
+    /// The simulator's clock (advance it when it is manual).
+    pub fn clock(&self) -> &Clock {
+        &self.state.config.clock
+    }
+
     /// The counters.
     pub fn stats(&self) -> SimStats {
         self.state.lock().stats.clone()
@@ -181,11 +371,9 @@ impl Simulator {
         self.state.lock().rules.extend(rules);
     }
 
-    /// Sets every known account's wallet.
+    /// Sets every known account's wallet, and the one new accounts get.
     pub fn set_balance(&self, usd: f64) {
-        for account in self.state.lock().accounts.values_mut() {
-            account.wallet_usd = usd;
-        }
+        self.state.world().set_balance(usd);
     }
 
     /// The catalog it serves.
@@ -193,11 +381,10 @@ impl Simulator {
         &self.state.catalog
     }
 
-    /// Writes accounts, videos and wallets to the state file, if any.
+    /// Nothing left to write: a durable world is written through on every
+    /// change. Kept so callers that end a session with it need no change.
     pub fn save(&self) -> std::io::Result<()> {
-        let Some(path) = &self.state.config.state_file else { return Ok(()) };
-        let bytes = self.state.lock().snapshot().map_err(std::io::Error::other)?;
-        crate::results::write_atomic(path, &bytes)
+        Ok(())
     }
 
     /// Serves until the process ends.
@@ -262,18 +449,25 @@ async fn front_door(
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
     let api = path.starts_with("/v3/");
-    let (request_id, fault) = {
+    let media = path.starts_with("/_sim/media/");
+    let (request_id, fault, delay) = {
         let mut inner = state.lock();
-        let rid = inner.next_id("req", state.config.seed);
-        if path.starts_with("/_sim/media/") {
+        let rid = inner.next_request_id(state.config.seed);
+        // Slow and hung responses, per endpoint class, before processing.
+        let delay = if api || media {
+            inner.pick_delay(&state.config, EndpointClass::of(&method, &path))
+        } else {
+            None
+        };
+        if media {
             // Media takes scripted faults only (an expired link, a 5xx).
             let fault = faults::take_rule(&mut inner.rules, &method, &path);
             if fault.is_some() {
                 inner.stats.faults_injected += 1;
             }
-            (rid, fault)
+            (rid, fault, delay)
         } else if !api {
-            (rid, None)
+            (rid, None, None)
         } else {
             inner.stats.requests += 1;
             *inner
@@ -288,11 +482,14 @@ async fn front_door(
             if fault.is_some() {
                 inner.stats.faults_injected += 1;
             }
-            (rid, fault)
+            (rid, fault, delay)
         }
     };
+    if let Some(secs) = delay {
+        state.config.clock.sleep(secs).await;
+    }
     if let Some(delay) = fault.as_ref().and_then(FaultKind::delay) {
-        tokio::time::sleep(delay).await;
+        state.config.clock.sleep(delay.as_secs_f64()).await;
     }
     let mut resp = match &fault {
         Some(FaultKind::Drop) => return Err(dropped()),

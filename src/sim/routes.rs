@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use super::faults::FaultRule;
 use super::media::{self, MediaKind, Presign};
-use super::state::{IdemEntry, Phase, SimState, SimVideo, now};
+use super::state::{IN_FLIGHT_STALE_SECS, IdemEntry, Inner, Phase, SimState, SimVideo};
+use super::timing::unit_hash;
 use crate::heygen::rules;
 use crate::heygen::wire::{
     AvatarLook, AvatarType, Caption, CaptionStyle, CreateVideoRequest, GenerateFromTemplate,
@@ -273,9 +274,9 @@ async fn get_template(State(s): State<Shared>, Path(id): Path<String>) -> ApiRes
 
 async fn me(State(s): State<Shared>, Extension(caller): Extension<Caller>) -> ApiResult {
     let balance = {
-        let mut inner = s.lock();
-        inner.settle(&caller.0, &s.config, now());
-        inner.account(&caller.0, &s.config).wallet_usd
+        let mut inner = s.world();
+        inner.settle(&caller.0, &s.config, s.now());
+        inner.account(&caller.0, &s.config).wallet_usd()
     };
     ok(json!({
         "username": "sim_user",
@@ -341,8 +342,8 @@ async fn get_video(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let at = now();
-    let mut inner = s.lock();
+    let at = s.now();
+    let mut inner = s.world();
     inner.settle(&caller.0, &s.config, at);
     let account = inner.account(&caller.0, &s.config);
     match account.video(&id) {
@@ -356,14 +357,12 @@ async fn delete_video(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let mut inner = s.lock();
+    let mut inner = s.world();
     let account = inner.account(&caller.0, &s.config);
-    let Some(idx) = account.index.remove(&id) else {
-        return Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Video not found."));
-    };
     // A deleted job stops counting against the job cap and is never charged.
-    account.in_flight.retain(|&i| i != idx);
-    account.videos[idx].settled = true;
+    if !account.delete(&id) {
+        return Err(ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Video not found."));
+    }
     inner.owners.remove(&id);
     ok(json!({"id": id, "deleted": true}))
 }
@@ -373,9 +372,9 @@ async fn list_videos(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let at = now();
+    let at = s.now();
     let items: Vec<Value> = {
-        let mut inner = s.lock();
+        let mut inner = s.world();
         inner.settle(&caller.0, &s.config, at);
         let account = inner.account(&caller.0, &s.config);
         let title = q.get("title").map(|t| t.to_lowercase());
@@ -419,8 +418,8 @@ async fn video_statuses(
             format!("At most {} video ids per request.", rules::STATUSES_MAX_IDS),
         ));
     }
-    let at = now();
-    let mut inner = s.lock();
+    let at = s.now();
+    let mut inner = s.world();
     inner.settle(&caller.0, &s.config, at);
     let account = inner.account(&caller.0, &s.config);
     let mut data: Vec<Value> = ids
@@ -469,12 +468,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiFault> {
 }
 
 fn idem_begin(s: &SimState, caller: &str, scope: &str) -> Result<Idem, ApiFault> {
-    let at = now();
-    let mut inner = s.lock();
+    let at = s.now();
+    let mut inner = s.world();
     let account = inner.account(caller, &s.config);
-    let entry = account.idempotency.get(scope).cloned();
+    let entry = account.idem(scope).cloned();
     match entry {
-        Some(IdemEntry::InFlight) => {
+        Some(IdemEntry::InFlight { since }) if at - since < IN_FLIGHT_STALE_SECS => {
             inner.stats.in_progress_409 += 1;
             Err(ApiFault::new(
                 StatusCode::CONFLICT,
@@ -489,7 +488,7 @@ fn idem_begin(s: &SimState, caller: &str, scope: &str) -> Result<Idem, ApiFault>
             Ok(Idem::Replay(status, body))
         }
         _ => {
-            account.idempotency.insert(scope.to_owned(), IdemEntry::InFlight);
+            account.set_idem(scope, Some(IdemEntry::InFlight { since: at }));
             Ok(Idem::Fresh)
         }
     }
@@ -498,27 +497,27 @@ fn idem_begin(s: &SimState, caller: &str, scope: &str) -> Result<Idem, ApiFault>
 /// Stores a processed answer for replay. Answers that say "not processed"
 /// (402, 409, 429, 5xx) are not stored, so a retry after a top-up or a
 /// wait is processed afresh.
-fn idem_finish(s: &SimState, caller: &str, scope: &str, status: u16, body: &Value) {
-    let mut inner = s.lock();
-    let account = inner.account(caller, &s.config);
+fn idem_finish(s: &SimState, w: &mut Inner, caller: &str, scope: &str, status: u16, body: &Value) {
+    let at = s.now();
+    let account = w.account(caller, &s.config);
     if (200..300).contains(&status) || status == 400 || status == 404 {
-        account
-            .idempotency
-            .insert(scope.to_owned(), IdemEntry::Done { status, body: body.clone(), at: now() });
+        account.set_idem(scope, Some(IdemEntry::Done { status, body: body.clone(), at }));
     } else {
-        account.idempotency.remove(scope);
+        account.set_idem(scope, None);
     }
 }
 
 /// Runs a create handler under the Idempotency-Key protocol. The work
 /// runs in its own task: like a real server, it finishes (and its answer is
-/// stored for replay) even when the client hangs up mid-request.
+/// stored for replay) even when the client hangs up mid-request. The job,
+/// its charge hold and its replayable answer are written to the world in
+/// one transaction, so a crash cannot keep one without the others.
 async fn with_idempotency(
     s: &Shared,
     caller: &Caller,
     headers: &HeaderMap,
     scope_prefix: String,
-    process: impl FnOnce(Option<&str>) -> Result<Value, ApiFault> + Send + 'static,
+    process: impl FnOnce(&mut Inner, Option<&str>) -> Result<Value, ApiFault> + Send + 'static,
 ) -> Response {
     let key = match idempotency_key(headers) {
         Ok(k) => k,
@@ -539,29 +538,38 @@ async fn with_idempotency(
     let who = caller.0.clone();
     let task = tokio::spawn(async move {
         if state.config.create_latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(state.config.create_latency_ms))
-                .await;
+            state.config.clock.sleep(state.config.create_latency_ms as f64 / 1000.0).await;
         }
-        let (status, body) = match process(key.as_deref()) {
-            Ok(data) => (StatusCode::OK, json!({ "data": data })),
-            Err(f) => (f.status, f.body()),
+        let mut w = state.world();
+        let (status, body) = if !w.in_sync() {
+            let f = world_unavailable();
+            (f.status, f.body())
+        } else {
+            match process(&mut w, key.as_deref()) {
+                Ok(data) => (StatusCode::OK, json!({ "data": data })),
+                Err(f) => (f.status, f.body()),
+            }
         };
         if let Some(scope) = &scope {
-            idem_finish(&state, &who, scope, status.as_u16(), &body);
+            idem_finish(&state, &mut w, &who, scope, status.as_u16(), &body);
         }
-        (status, body)
+        // The job cap's Retry-After: when the next slot frees.
+        let next_slot = w.accounts.get(&who).map(|a| a.next_slot_in(state.now()));
+        if let Err(e) = w.commit() {
+            let f = ApiFault::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("The simulator could not save its world: {e}"),
+            );
+            return (f.status, f.body(), next_slot);
+        }
+        (status, body, next_slot)
     });
     match task.await {
-        Ok((status, body)) => {
-            let mut resp = (status, axum::Json(body.clone())).into_response();
+        Ok((status, body, next_slot)) => {
+            let mut resp = (status, axum::Json(body)).into_response();
             if status == StatusCode::TOO_MANY_REQUESTS {
-                // The job cap's Retry-After travels in the body's fault; recompute it.
-                let wait = s
-                    .lock()
-                    .accounts
-                    .get(&caller.0)
-                    .map(|a| a.next_slot_in(now()).ceil().max(1.0) as u64)
-                    .unwrap_or(1);
+                let wait = retry_after(s, next_slot.unwrap_or(1.0));
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
             }
             resp
@@ -573,6 +581,16 @@ async fn with_idempotency(
         )
         .into_response(),
     }
+}
+
+/// The answer when the world file could not be read (another process held
+/// it too long): nothing was done, so a retry is safe.
+fn world_unavailable() -> ApiFault {
+    ApiFault::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "internal_error",
+        "The simulator's world file is busy. Retry shortly.",
+    )
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiFault> {
@@ -588,7 +606,7 @@ async fn create_video(
 ) -> Response {
     let s2 = s.clone();
     let who = caller.0.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/videos".into(), move |key| {
+    with_idempotency(&s, &caller, &headers, "POST /v3/videos".into(), move |w, key| {
         let req = CreateVideoRequest::from_value(parse_json(&body)?)
             .map_err(|e| ApiFault::invalid(e.param, e.message))?;
         if let Some(v) = rules::check_create(&req).into_iter().next() {
@@ -606,7 +624,7 @@ async fn create_video(
             extension: req.output_format().extension().to_owned(),
             script,
         };
-        let video = admit(&s2, &who, key, spec)?;
+        let video = admit(&s2, w, &who, key, spec)?;
         Ok(json!({"video_id": video, "status": "waiting", "output_format": req.output_format().extension()}))
     })
     .await
@@ -682,17 +700,17 @@ struct NewVideo {
 /// Admits a render job: job cap, then wallet, then creation. Returns the id.
 fn admit(
     s: &SimState,
+    inner: &mut Inner,
     caller: &str,
     key: Option<&str>,
     spec: NewVideo,
 ) -> Result<String, ApiFault> {
-    let at = now();
+    let at = s.now();
     let cfg = &s.config;
-    let mut inner = s.lock();
     inner.settle(caller, cfg, at);
     let account = inner.account(caller, cfg);
     if account.in_flight.len() >= cfg.max_jobs {
-        let wait = account.next_slot_in(at).ceil().max(1.0) as u64;
+        let wait = retry_after(s, account.next_slot_in(at));
         inner.stats.rate_limited_429 += 1;
         let mut f = ApiFault::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -705,7 +723,7 @@ fn admit(
         f.retry_after = Some(wait);
         return Err(f);
     }
-    let available = account.wallet_usd - account.reserved_usd();
+    let available = account.wallet_usd() - account.reserved_usd();
     if spec.cost_usd > available + 1e-9 {
         inner.stats.insufficient_credit_402 += 1;
         return Err(ApiFault::new(
@@ -718,14 +736,14 @@ fn admit(
             ),
         ));
     }
-    let id = inner.next_id("v", cfg.seed);
-    let unit = unit_hash(&id, cfg.seed);
-    let render_secs = cfg.render_secs * (1.0 + cfg.render_jitter * (2.0 * unit - 1.0));
+    let (id, seq) = inner.next_video_id(cfg.seed);
+    let render_secs = cfg.render_times().pick(|what| unit_hash(&format!("{id}/{what}"), cfg.seed));
     let fails = spec.script.contains(super::FAIL_MARKER)
         || spec.title.as_deref().is_some_and(|t| t.contains(super::FAIL_MARKER))
         || unit_hash(&format!("{id}/fail"), cfg.seed) < cfg.fail_rate;
     let video = SimVideo {
         id: id.clone(),
+        seq,
         title: spec.title,
         created: at,
         render_secs: render_secs.max(0.0),
@@ -741,12 +759,10 @@ fn admit(
         extension: spec.extension,
         script: spec.script,
         settled: false,
+        deleted: false,
     };
     let account = inner.account(caller, cfg);
-    let idx = account.videos.len();
-    account.videos.push(video);
-    account.index.insert(id.clone(), idx);
-    account.in_flight.push(idx);
+    account.push_video(video);
     let in_flight = account.in_flight.len() as u64;
     inner.owners.insert(id.clone(), caller.to_owned());
     let stats = &mut inner.stats;
@@ -756,11 +772,10 @@ fn admit(
     Ok(id)
 }
 
-/// A uniform number in [0, 1) derived from a string.
-fn unit_hash(s: &str, seed: u64) -> f64 {
-    let h = blake3::hash(format!("{seed}/{s}").as_bytes());
-    let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
-    (n >> 11) as f64 / (1u64 << 53) as f64
+/// `Retry-After` for a wait of `secs` by the simulator's clock: whole real
+/// seconds (what HeyGen sends), at least 1.
+fn retry_after(s: &SimState, secs: f64) -> u64 {
+    s.config.clock.real_secs(secs).ceil().max(1.0) as u64
 }
 
 async fn generate_from_template(
@@ -778,7 +793,7 @@ async fn generate_from_template(
         &caller,
         &headers,
         format!("POST /v3/templates/{template_id}"),
-        move |key| {
+        move |w, key| {
             let Some(template) = s2.catalog.template(&tid) else {
                 return Err(ApiFault::new(
                     StatusCode::NOT_FOUND,
@@ -818,11 +833,10 @@ async fn generate_from_template(
                 extension: "mp4".to_owned(),
                 script,
             };
-            let id = admit(&s2, &who, key, spec)?;
-            let inner = s2.lock();
-            let account = inner.accounts.get(&who).expect("admitted above");
+            let id = admit(&s2, w, &who, key, spec)?;
+            let account = w.accounts.get(&who).expect("admitted above");
             let video = account.video(&id).expect("admitted above");
-            Ok(video_json(&s2, video, now()))
+            Ok(video_json(&s2, video, s2.now()))
         },
     )
     .await
@@ -916,13 +930,13 @@ async fn media_file(
                 "The request signature we calculated does not match the signature you provided",
             );
         }
-        if (expires as f64) < now() {
+        if (expires as f64) < s.now() {
             return denied(&s, "Request has expired");
         }
     }
-    let at = now();
+    let at = s.now();
     let found = {
-        let inner = s.lock();
+        let inner = s.world();
         inner
             .owners
             .get(id)
@@ -950,12 +964,9 @@ async fn media_file(
 // ---- control plane --------------------------------------------------------
 
 async fn stats(State(s): State<Shared>) -> Response {
-    let at = now();
-    let mut inner = s.lock();
-    let keys: Vec<String> = inner.accounts.keys().cloned().collect();
-    for k in keys {
-        inner.settle(&k, &s.config, at);
-    }
+    let at = s.now();
+    let mut inner = s.world();
+    inner.settle_all(&s.config, at);
     axum::Json(inner.stats.clone()).into_response()
 }
 
@@ -979,10 +990,7 @@ struct WalletUpdate {
 }
 
 async fn set_wallet(State(s): State<Shared>, axum::Json(w): axum::Json<WalletUpdate>) -> Response {
-    let mut inner = s.lock();
-    for account in inner.accounts.values_mut() {
-        account.wallet_usd = w.balance_usd;
-    }
+    s.world().set_balance(w.balance_usd);
     axum::Json(json!({"balance_usd": w.balance_usd})).into_response()
 }
 

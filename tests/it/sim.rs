@@ -6,9 +6,29 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use reelflow::sim::{FAIL_MARKER, SimConfig};
+use reelflow::sim::{Clock, Delays, FAIL_MARKER, SimConfig, Simulator};
 
 use crate::support::{fast, settings, start};
+
+/// Where manual clocks start (a Unix time in 2027).
+const T0: f64 = 1_800_000_000.0;
+
+/// A config whose clock only moves when the test advances it.
+fn manual(config: SimConfig) -> SimConfig {
+    SimConfig { clock: Clock::manual(T0), ..config }
+}
+
+/// Waits (without advancing simulated time) until `n` requests are held
+/// by the simulator's manual clock.
+async fn until_held(sim: &Simulator, n: usize) {
+    for _ in 0..2000 {
+        if sim.clock().sleepers() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{} requests held, expected {n}", sim.clock().sleepers());
+}
 
 const LOOK: &str = "Abigail_expressive_2024112501";
 const VOICE: &str = "1bd001e7e50f421d891986aad5c8bbd2";
@@ -136,7 +156,7 @@ async fn invalid_create_bodies_get_400_with_param() {
 
 #[tokio::test]
 async fn status_progresses_and_completion_is_charged_once() {
-    let sim = start(SimConfig { render_secs: 0.4, ..SimConfig::default() }).await;
+    let sim = start(manual(SimConfig { render_secs: 10.0, ..SimConfig::default() })).await;
     let base = sim.base_url();
     let (status, created, _) =
         post(&base, "k", "/v3/videos", &avatar("one two three four five"), None).await;
@@ -147,13 +167,17 @@ async fn status_progresses_and_completion_is_charged_once() {
     let (_, early) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     assert_eq!(early["data"]["status"], "pending");
     assert!(early["data"]["video_url"].is_null());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    sim.clock().advance(5.0);
     let (_, mid) = get(&base, "k", &format!("/v3/videos/statuses?video_ids={id},v_unknown")).await;
     assert_eq!(mid["data"][0]["status"], "processing");
     assert_eq!(mid["data"][1]["status"], "not_found");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sim.clock().advance(4.0);
+    let (_, still) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(still["data"]["status"], "processing", "1 s to go");
+    sim.clock().advance(1.0);
     let (_, done) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     assert_eq!(done["data"]["status"], "completed");
+    assert_eq!(done["data"]["completed_at"], T0 as i64 + 10);
     assert!(done["data"]["video_url"].as_str().unwrap().contains("Expires="));
     assert_eq!(done["data"]["duration"], 2.0, "5 words at 2.5 words/s");
 
@@ -168,12 +192,12 @@ async fn status_progresses_and_completion_is_charged_once() {
 
 #[tokio::test]
 async fn failed_renders_carry_a_code_and_are_not_charged() {
-    let sim = start(SimConfig { render_secs: 0.1, ..SimConfig::default() }).await;
+    let sim = start(manual(SimConfig { render_secs: 1.0, ..SimConfig::default() })).await;
     let base = sim.base_url();
     let (_, created, _) =
         post(&base, "k", "/v3/videos", &avatar(&format!("please {FAIL_MARKER} now")), None).await;
     let id = created["data"]["video_id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    sim.clock().advance(1.0);
     let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     assert_eq!(
         (v["data"]["status"].as_str(), v["data"]["failure_code"].as_str()),
@@ -186,26 +210,43 @@ async fn failed_renders_carry_a_code_and_are_not_charged() {
 }
 
 #[tokio::test]
-async fn the_job_cap_answers_429_with_retry_after() {
-    let sim = start(SimConfig { render_secs: 3.0, max_jobs: 2, ..SimConfig::default() }).await;
+async fn the_job_cap_answers_429_with_retry_after_and_the_v3_envelope() {
+    let sim =
+        start(manual(SimConfig { render_secs: 3.0, max_jobs: 2, ..SimConfig::default() })).await;
     let base = sim.base_url();
-    for i in 0..2 {
-        assert_eq!(
-            post(&base, "k", "/v3/videos", &avatar(&format!("job {i}")), None).await.0,
-            StatusCode::OK
-        );
-    }
-    let (status, body, headers) = post(&base, "k", "/v3/videos", &avatar("job 3"), None).await;
+    assert_eq!(post(&base, "k", "/v3/videos", &avatar("job 0"), None).await.0, StatusCode::OK);
+    sim.clock().advance(0.5);
+    assert_eq!(post(&base, "k", "/v3/videos", &avatar("job 1"), None).await.0, StatusCode::OK);
+    sim.clock().advance(0.7);
+    let (status, body, headers) = post(&base, "k", "/v3/videos", &avatar("job 2"), None).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
-    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=3).contains(&wait), "{wait}");
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": "rate_limit_exceeded",
+            "message": "Too many concurrent jobs: 2 of 2 render jobs are in progress. Retry after the duration specified in the Retry-After header.",
+            "param": null,
+            "doc_url": "https://developers.heygen.com/docs/error-codes#rate-limit-exceeded",
+        }})
+    );
+    assert_eq!(headers["retry-after"], "2", "the first job ends 1.8 s from now");
+    assert!(headers.contains_key("x-request-id"));
+    // A keyed create is refused the same way and not stored for replay.
+    let (status, _, headers) =
+        post(&base, "k", "/v3/videos", &avatar("job 2"), Some("job-2")).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (StatusCode::TOO_MANY_REQUESTS, &"2".parse().unwrap())
+    );
+    sim.clock().advance(1.9);
+    let (status, _, _) = post(&base, "k", "/v3/videos", &avatar("job 2"), Some("job-2")).await;
+    assert_eq!(status, StatusCode::OK, "a slot freed when the first job finished");
     assert_eq!(
         post(&base, "other", "/v3/videos", &avatar("other key"), None).await.0,
         StatusCode::OK,
         "the cap is per key"
     );
-    assert_eq!(sim.stats().rate_limited_429, 1);
+    assert_eq!(sim.stats().rate_limited_429, 2);
     assert_eq!(sim.stats().max_jobs_in_flight, 2);
 }
 
@@ -222,19 +263,21 @@ async fn a_short_wallet_answers_402_counting_jobs_in_flight() {
 
 #[tokio::test]
 async fn idempotency_keys_replay_and_conflict_while_in_flight() {
-    let sim = start(SimConfig { create_latency_ms: 300, ..fast() }).await;
+    let sim = start(manual(SimConfig { create_latency_ms: 300, ..fast() })).await;
     let base = sim.base_url();
     let body = avatar("hello");
     let first = tokio::spawn({
         let (base, body) = (base.clone(), body.clone());
         async move { post(&base, "k", "/v3/videos", &body, Some("key-1")).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first create is being processed (held by its latency).
+    until_held(&sim, 1).await;
     let (status, conflict, _) = post(&base, "k", "/v3/videos", &body, Some("key-1")).await;
     assert_eq!(
         (status, conflict["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("request_in_progress"))
     );
+    sim.clock().advance(0.3);
     let (s1, b1, _) = first.await.unwrap();
     assert_eq!(s1, StatusCode::OK);
     let (s2, b2, _) = post(&base, "k", "/v3/videos", &body, Some("key-1")).await;
@@ -292,7 +335,8 @@ async fn auth_is_required_and_the_401_code_is_configurable() {
 #[tokio::test]
 async fn media_urls_are_served_and_expire() {
     let sim =
-        start(SimConfig { render_secs: 0.05, url_ttl_secs: 1.0, ..SimConfig::default() }).await;
+        start(manual(SimConfig { render_secs: 0.05, url_ttl_secs: 1.0, ..SimConfig::default() }))
+            .await;
     let base = sim.base_url();
     let (_, created, _) = post(
         &base,
@@ -303,7 +347,7 @@ async fn media_urls_are_served_and_expire() {
     )
     .await;
     let id = created["data"]["video_id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    sim.clock().advance(0.1);
     let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
     let url = v["data"]["video_url"].as_str().unwrap().to_owned();
     assert!(v["data"]["captioned_video_url"].is_null(), "no style, no burned-in captions");
@@ -323,7 +367,13 @@ async fn media_urls_are_served_and_expire() {
         crate::support::http().get(&forged).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    sim.clock().advance(1.0);
+    assert_eq!(
+        crate::support::http().get(&url).send().await.unwrap().status(),
+        StatusCode::OK,
+        "still valid at its expiry second"
+    );
+    sim.clock().advance(1.0);
     assert_eq!(
         crate::support::http().get(&url).send().await.unwrap().status(),
         StatusCode::FORBIDDEN,
@@ -364,4 +414,542 @@ async fn templates_render_through_generate() {
         post(&base, "k", "/v3/templates/tpl_nope", &ok, None).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Creates `n` videos for key `k` and returns their ids in order.
+async fn create_many(base: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (status, created, _) =
+            post(base, "k", "/v3/videos", &avatar(&format!("video {i}")), None).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        ids.push(created["data"]["video_id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+/// Which of `ids` are completed now.
+async fn completed(base: &str, ids: &[String]) -> Vec<bool> {
+    let (_, s) = get(base, "k", &format!("/v3/videos/statuses?video_ids={}", ids.join(","))).await;
+    s["data"].as_array().unwrap().iter().map(|v| v["status"] == "completed").collect()
+}
+
+#[tokio::test]
+async fn render_times_vary_with_a_heavy_tail_deterministically() {
+    let config = |seed| {
+        manual(SimConfig {
+            render_secs: 10.0,
+            render_jitter: 0.2,
+            render_tail_rate: 0.25,
+            render_tail_factor: 3.0,
+            max_jobs: 100,
+            balance_usd: 1e6,
+            seed,
+            ..SimConfig::default()
+        })
+    };
+    let mut patterns = Vec::new();
+    for seed in [7, 7, 8] {
+        let sim = start(config(seed)).await;
+        let base = sim.base_url();
+        let ids = create_many(&base, 40).await;
+        sim.clock().advance(7.9);
+        assert!(completed(&base, &ids).await.iter().all(|c| !c), "none before 0.8 × the mean");
+        sim.clock().advance(4.2);
+        let at_12 = completed(&base, &ids).await;
+        let tail = at_12.iter().filter(|c| !**c).count();
+        assert!((3..=20).contains(&tail), "about a quarter are in the tail: {tail} of 40");
+        sim.clock().advance(17.8);
+        let at_29_9 = completed(&base, &ids).await;
+        assert_eq!(at_29_9, at_12, "tail renders take 3 × 10 s, not less");
+        sim.clock().advance(0.2);
+        assert!(completed(&base, &ids).await.iter().all(|c| *c), "all done at 30.1 s");
+        patterns.push((ids, at_12));
+    }
+    assert_eq!(patterns[0], patterns[1], "the same seed gives the same ids and render times");
+    assert_ne!(patterns[0].1, patterns[2].1, "another seed, another draw");
+}
+
+#[tokio::test]
+async fn log_normal_render_times_keep_the_mean() {
+    let sim = start(manual(SimConfig {
+        render_secs: 10.0,
+        render_sigma: 0.6,
+        max_jobs: 200,
+        balance_usd: 1e6,
+        ..SimConfig::default()
+    }))
+    .await;
+    let base = sim.base_url();
+    let ids = create_many(&base, 100).await;
+    // Count completions second by second: the mean of the completion times.
+    let (mut done_before, mut total, mut slow) = (0usize, 0.0, 0usize);
+    for t in 1..=200 {
+        sim.clock().advance(1.0);
+        let done = completed(&base, &ids).await.iter().filter(|c| **c).count();
+        total += (done - done_before) as f64 * (t as f64 - 0.5);
+        if t == 20 {
+            slow = ids.len() - done;
+        }
+        done_before = done;
+        if done == ids.len() {
+            break;
+        }
+    }
+    assert_eq!(done_before, ids.len());
+    let mean = total / ids.len() as f64;
+    assert!((8.0..12.0).contains(&mean), "mean render {mean:.1} s, asked 10 s");
+    assert!(slow >= 1, "a long right tail: some renders take more than twice the mean");
+}
+
+#[tokio::test]
+async fn delayed_responses_hold_their_share_per_endpoint_class() {
+    let config = || {
+        manual(SimConfig {
+            render_secs: 5.0,
+            delays: Delays::parse("statuses=40%:120").unwrap(),
+            ..SimConfig::default()
+        })
+    };
+    let mut held_counts = Vec::new();
+    for _ in 0..2 {
+        let sim = start(config()).await;
+        let base = sim.base_url();
+        let ids = create_many(&base, 3).await;
+        assert_eq!(sim.clock().sleepers(), 0, "creates are not delayed");
+        let (status, _) = get(&base, "k", &format!("/v3/videos/{}", ids[0])).await;
+        assert_eq!(status, StatusCode::OK, "details are not delayed");
+        let path = format!("/v3/videos/statuses?video_ids={}", ids.join(","));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (base, path) = (base.clone(), path.clone());
+                tokio::spawn(async move { get(&base, "k", &path).await })
+            })
+            .collect();
+        // Every request has either answered or is held by the clock.
+        let mut answered = 0;
+        for _ in 0..2000 {
+            answered = tasks.iter().filter(|t| t.is_finished()).count();
+            if answered + sim.clock().sleepers() == tasks.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let held = tasks.len() - answered;
+        assert!((2..=16).contains(&held), "about 40 % of 20 held: {held}");
+        assert_eq!(sim.stats().delayed_by_class.get("statuses").copied(), Some(held as u64));
+        let answered_early: Vec<bool> = tasks.iter().map(|t| t.is_finished()).collect();
+        sim.clock().advance(119.0);
+        assert_eq!(sim.clock().sleepers(), held, "still held after 119 s");
+        sim.clock().advance(1.0);
+        for (t, early) in tasks.into_iter().zip(answered_early) {
+            let (status, body) = t.await.unwrap();
+            assert_eq!(status, StatusCode::OK);
+            // A held request is processed after its wait: by then all are done.
+            let want = if early { "queued" } else { "completed" };
+            assert!(body["data"].as_array().unwrap().iter().all(|v| v["status"] == want), "{body}");
+        }
+        held_counts.push(held);
+    }
+    assert_eq!(held_counts[0], held_counts[1], "the same seed holds the same share");
+}
+
+#[tokio::test]
+async fn random_429s_carry_retry_after() {
+    let sim = start(SimConfig { rate_limit_rate: 1.0, ..fast() }).await;
+    let resp = crate::support::http()
+        .get(format!("{}/v3/users/me", sim.base_url()))
+        .header("x-api-key", "k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+}
+
+#[tokio::test]
+async fn a_scaled_clock_runs_renders_and_waits_faster() {
+    let sim = start(SimConfig {
+        render_secs: 60.0,
+        max_jobs: 1,
+        clock: Clock::scaled(600.0),
+        ..SimConfig::default()
+    })
+    .await;
+    let base = sim.base_url();
+    let ids = create_many(&base, 1).await;
+    let (status, _, headers) = post(&base, "k", "/v3/videos", &avatar("second"), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "1", "60 s at 600× is 0.1 real seconds, rounded up to 1");
+    let started = std::time::Instant::now();
+    while !completed(&base, &ids).await[0] {
+        assert!(started.elapsed() < Duration::from_secs(5), "a 60 s render at 600× takes 0.1 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn knobs_are_checked_on_flags_and_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| crate::support::reelflow(dir.path(), args, env);
+    let out = run(&["sim", "serve", "--delay", "statuses=3%"], &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--delay 'statuses=3%': expected CLASS=RATE:SECS"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["sim", "serve", "--render-tail-rate", "1.5"], &[]);
+    assert!(out.stderr.contains("--render-tail-rate must be between 0 and 1"), "{}", out.stderr);
+    let out = run(&["--sim", "avatars"], &[("REELFLOW_SIM_MAX_JOBS", "0")]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("REELFLOW_SIM_MAX_JOBS must be at least 1"), "{}", out.stderr);
+    let out = run(&["--sim", "avatars"], &[("REELFLOW_SIM_DELAY", "detail=0.1:x")]);
+    assert!(out.stderr.contains("REELFLOW_SIM_DELAY: 'detail=0.1:x'"), "{}", out.stderr);
+    let out = run(&["--sim", "avatars"], &[("REELFLOW_SIM_RENDER_TAIL_FACTOR", "three")]);
+    assert!(
+        out.stderr.contains("REELFLOW_SIM_RENDER_TAIL_FACTOR=three is not a number"),
+        "{}",
+        out.stderr
+    );
+    let help = run(&["sim", "serve", "--help"], &[]);
+    for knob in
+        ["--render-tail-rate", "--render-sigma", "--delay", "--clock-scale", "REELFLOW_SIM_DELAY"]
+    {
+        assert!(help.stdout.contains(knob), "{knob} in help:\n{}", help.stdout);
+    }
+}
+
+// ---- the durable world ----------------------------------------------------
+
+/// A config on the world file `path` with a shared manual clock.
+fn on_world(path: &std::path::Path, clock: &Clock, config: SimConfig) -> SimConfig {
+    SimConfig { state_file: Some(path.to_owned()), clock: clock.clone(), ..config }
+}
+
+#[tokio::test]
+async fn two_simulators_on_one_world_share_videos_the_job_cap_and_the_id_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.sqlite3");
+    let clock = Clock::manual(T0);
+    let config = || {
+        on_world(
+            &path,
+            &clock,
+            SimConfig { render_secs: 10.0, max_jobs: 3, ..SimConfig::default() },
+        )
+    };
+    let (a, b) = (start(config()).await, start(config()).await);
+    let (base_a, base_b) = (a.base_url(), b.base_url());
+
+    let (_, made, _) = post(&base_a, "k", "/v3/videos", &avatar("made on a"), None).await;
+    let id = made["data"]["video_id"].as_str().unwrap().to_owned();
+    let (status, seen) = get(&base_b, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!((status, seen["data"]["status"].as_str()), (StatusCode::OK, Some("pending")));
+
+    // The job cap is the account's, whichever simulator answers.
+    assert_eq!(post(&base_b, "k", "/v3/videos", &avatar("b1"), None).await.0, StatusCode::OK);
+    assert_eq!(post(&base_a, "k", "/v3/videos", &avatar("a2"), None).await.0, StatusCode::OK);
+    let (status, _, headers) = post(&base_b, "k", "/v3/videos", &avatar("b2"), None).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (StatusCode::TOO_MANY_REQUESTS, &"10".parse().unwrap())
+    );
+
+    // An Idempotency-Key used on one replays on the other.
+    let (_, first, _) = post(&base_a, "other", "/v3/videos", &avatar("keyed"), Some("row-1")).await;
+    let (_, again, _) = post(&base_b, "other", "/v3/videos", &avatar("keyed"), Some("row-1")).await;
+    assert_eq!(first, again);
+
+    // Interleaved creates on both never hand out the same id.
+    let mut ids = vec![id.clone()];
+    for i in 0..10 {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        let (status, v, _) =
+            post(base, &format!("key-{i}"), "/v3/videos", &avatar("x"), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        ids.push(v["data"]["video_id"].as_str().unwrap().to_owned());
+    }
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+
+    // Completion is charged once, by whichever simulator sees it first.
+    clock.advance(10.0);
+    let (_, done) = get(&base_b, "k", &format!("/v3/videos/{id}")).await;
+    assert_eq!(done["data"]["status"], "completed");
+    let (_, me_a) = get(&base_a, "k", "/v3/users/me").await;
+    let (_, me_b) = get(&base_b, "k", "/v3/users/me").await;
+    assert_eq!(me_a["data"]["wallet"], me_b["data"]["wallet"]);
+    let charged = a.stats().charged_usd + b.stats().charged_usd;
+    let balance = me_a["data"]["wallet"]["remaining_balance"].as_f64().unwrap();
+    assert!((100.0 - balance - charged).abs() < 0.01, "charged {charged}, balance {balance}");
+
+    // A delete on one is a 404 on the other.
+    let resp = crate::support::http()
+        .delete(format!("{base_a}/v3/videos/{id}"))
+        .header("x-api-key", "k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(get(&base_b, "k", &format!("/v3/videos/{id}")).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_world_survives_restarts_and_renders_finish_while_nobody_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.sqlite3");
+    let clock = Clock::manual(T0);
+    let config =
+        || on_world(&path, &clock, SimConfig { render_secs: 10.0, ..SimConfig::default() });
+    let mut ids = Vec::new();
+    let first = start(config()).await;
+    ids.extend(create_many(&first.base_url(), 3).await);
+    let (_, keyed, _) =
+        post(&first.base_url(), "k", "/v3/videos", &avatar("keyed"), Some("row-9")).await;
+    drop(first);
+
+    // Nobody is serving while the renders run.
+    clock.advance(11.0);
+    let second = start(config()).await;
+    let base = second.base_url();
+    assert!(completed(&base, &ids).await.iter().all(|c| *c), "finished by the clock");
+    let (_, me) = get(&base, "k", "/v3/users/me").await;
+    let balance = me["data"]["wallet"]["remaining_balance"].as_f64().unwrap();
+    assert!(balance < 100.0, "completed renders were charged: {balance}");
+    let (_, replay, _) = post(&base, "k", "/v3/videos", &avatar("keyed"), Some("row-9")).await;
+    assert_eq!(replay, keyed, "the Idempotency-Key outlived the restart");
+    ids.extend(create_many(&base, 3).await);
+    drop(second);
+
+    let third = start(config()).await;
+    ids.extend(create_many(&third.base_url(), 3).await);
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 9, "ids are never reused across restarts: {ids:?}");
+    let (_, me_again) = get(&third.base_url(), "k", "/v3/users/me").await;
+    assert_eq!(
+        me_again["data"]["wallet"]["remaining_balance"].as_f64().unwrap(),
+        balance,
+        "charged once"
+    );
+}
+
+#[tokio::test]
+async fn a_world_file_that_is_not_one_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim-state.json");
+    std::fs::write(&path, r#"{"accounts": {}, "counter": 3}"#).unwrap();
+    let config = SimConfig { state_file: Some(path.clone()), ..fast() };
+    let err = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&path.display().to_string()) && text.contains("is not a simulator world"),
+        "{text}"
+    );
+}
+
+/// Runs the binary under `--sim`-friendly settings on the world at `world`.
+fn on_world_bin(
+    dir: &std::path::Path,
+    world: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> crate::support::Output {
+    let world = world.to_str().unwrap();
+    // Renders finish at once, so every charge lands before the next
+    // command looks at a wallet.
+    let mut all = vec![("REELFLOW_SIM_STATE", world), ("REELFLOW_SIM_RENDER_SECS", "0")];
+    all.extend_from_slice(env);
+    crate::support::reelflow(dir, args, &all)
+}
+
+fn body_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("body.json");
+    std::fs::write(&path, avatar("Hello from another terminal.").to_string()).unwrap();
+    path
+}
+
+fn json_of(out: &crate::support::Output) -> Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.transcript()))
+}
+
+#[test]
+fn processes_share_the_sim_world_and_reset_and_wallet_change_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.sqlite3");
+    let body = body_file(dir.path());
+    let body = body.to_str().unwrap();
+    let bin = |args: &[&str], env: &[(&str, &str)]| on_world_bin(dir.path(), &world, args, env);
+
+    // Six processes create at once; every video is distinct and visible to a seventh.
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (dir, world, body) = (dir.path().to_owned(), world.clone(), body.to_owned());
+            std::thread::spawn(move || {
+                on_world_bin(
+                    &dir,
+                    &world,
+                    &["--sim", "--json", "videos", "create", "--body", &body],
+                    &[],
+                )
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = handles
+        .into_iter()
+        .map(|h| {
+            let out = h.join().unwrap();
+            assert_eq!(out.code, 0, "{}", out.transcript());
+            json_of(&out)["data"]["video_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    let listed = json_of(&bin(&["--sim", "--json", "videos", "list", "--limit", "20"], &[]));
+    for id in &ids {
+        assert!(listed.to_string().contains(id.as_str()), "{id} listed by another process");
+    }
+
+    // A wallet set from the command line is what the API says.
+    let wallets = json_of(&bin(&["--json", "sim", "wallet", "--set", "500"], &[]));
+    assert_eq!(wallets["data"][0]["account"], "default");
+    assert_eq!(wallets["data"][0]["balance_usd"], 500.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 500.0);
+    let human = bin(&["sim", "wallet"], &[]);
+    assert!(human.stdout.starts_with("ACCOUNT  BALANCE"), "{}", human.transcript());
+    // The balance variable applies to the world as it is.
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[("REELFLOW_SIM_BALANCE_USD", "42")]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 42.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 42.0, "and stays");
+
+    // --account sets one account's wallet only.
+    let alt = json_of(&bin(&["--json", "--account", "alt", "sim", "wallet", "--set", "7"], &[]));
+    assert_eq!(
+        alt["data"],
+        json!([{"account": "alt", "balance_usd": 7.0, "held_usd": 0.0, "videos": 1, "rendering": 0}])
+    );
+    let me = json_of(&bin(&["--sim", "--json", "--account", "alt", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 7.0);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(
+        me["data"]["wallet"]["remaining_balance"], 42.0,
+        "the default account kept its wallet"
+    );
+
+    // Reset forgets the videos; new ids are still new.
+    let reset = bin(&["sim", "reset"], &[]);
+    assert_eq!(reset.code, 0, "{}", reset.transcript());
+    assert!(reset.stderr.contains("6 videos forgotten"), "{}", reset.stderr);
+    let gone = bin(&["--sim", "videos", "get", &ids[0]], &[]);
+    assert_ne!(gone.code, 0, "{}", gone.transcript());
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+    let me = json_of(&bin(&["--sim", "--json", "me"], &[]));
+    assert_eq!(me["data"]["wallet"]["remaining_balance"], 100.0, "a fresh wallet");
+    let again = json_of(&bin(&["--sim", "--json", "videos", "create", "--body", body], &[]));
+    let new_id = again["data"]["video_id"].as_str().unwrap();
+    assert!(!ids.iter().any(|i| i == new_id), "{new_id} was handed out before the reset");
+
+    let none = crate::support::reelflow(dir.path(), &["sim", "wallet"], &[]);
+    assert_eq!(none.code, 2, "REELFLOW_SIM_STATE=none has no world: {}", none.transcript());
+}
+
+#[test]
+fn a_sigkilled_sim_run_resumes_as_against_heygen() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.sqlite3");
+    let rows = 12;
+    let mut csv = String::from("id,name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("u{i:02},Person {i}\n"));
+    }
+    std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("campaign.yaml"),
+        "version: 1\nname: kill-sim\ndata:\n  csv: rows.csv\n  key: \"{{ id }}\"\nvideo:\n  scenes:\n    - avatar: Abigail_expressive_2024112501\n      voice: 1bd001e7e50f421d891986aad5c8bbd2\n      script: \"Hello {{ name }}, welcome aboard.\"\noutput:\n  results: out/results.json\n  download: \"out/videos/{{ key }}.mp4\"\nrun:\n  poll:\n    every: 1s\n",
+    )
+    .unwrap();
+    let env = [
+        ("REELFLOW_SIM_STATE", world.to_str().unwrap()),
+        ("REELFLOW_SIM_RENDER_SECS", "1.5"),
+        ("REELFLOW_SIM_MAX_JOBS", "4"),
+    ];
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
+    cmd.current_dir(dir.path())
+        .args(["run", "campaign.yaml", "--sim", "--concurrency", "4"])
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Kill it once the world holds some of its videos (and not all).
+    let file = reelflow::sim::WorldFile::open(SimConfig {
+        state_file: Some(world.clone()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let accepted = || file.wallets().unwrap().first().map(|w| w.videos - 1).unwrap_or(0);
+    for _ in 0..3000 {
+        if accepted() >= 4 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill(); // SIGKILL: no cleanup runs
+    let _ = child.wait();
+    let before = accepted();
+    assert!((4..rows).contains(&before), "killed mid-run with {before} videos accepted");
+
+    let rerun = crate::support::reelflow(dir.path(), &["run", "campaign.yaml", "--sim"], &env);
+    assert_eq!(rerun.code, 0, "{}", rerun.transcript());
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+    )
+    .unwrap();
+    let entries = results["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), rows);
+    assert!(entries.iter().all(|e| e["status"] == "completed"), "{results:#}");
+    let mut ids: Vec<&str> = entries.iter().map(|e| e["video_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), rows, "one distinct video per row");
+    assert_eq!(accepted(), rows, "no video created twice across the kill");
+}
+
+#[tokio::test]
+async fn media_and_create_delays_hold_only_their_own_requests() {
+    let sim = start(manual(SimConfig {
+        render_secs: 1.0,
+        delays: Delays::parse("media=100%:30,create=100%:5").unwrap(),
+        ..SimConfig::default()
+    }))
+    .await;
+    let base = sim.base_url();
+    let create = tokio::spawn({
+        let base = base.clone();
+        async move { post(&base, "k", "/v3/videos", &avatar("held create"), None).await }
+    });
+    until_held(&sim, 1).await;
+    assert_eq!(get(&base, "k", "/v3/users/me").await.0, StatusCode::OK, "others are not held");
+    assert_eq!(sim.stats().videos_created, 0, "a held create is not processed yet");
+    sim.clock().advance(5.0);
+    let (status, created, _) = create.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let id = created["data"]["video_id"].as_str().unwrap();
+    sim.clock().advance(1.0);
+    let (_, v) = get(&base, "k", &format!("/v3/videos/{id}")).await;
+    let url = v["data"]["video_url"].as_str().unwrap().to_owned();
+    let download = tokio::spawn(async move { crate::support::http().get(&url).send().await });
+    until_held(&sim, 1).await;
+    sim.clock().advance(30.0);
+    assert_eq!(download.await.unwrap().unwrap().status(), StatusCode::OK);
+    let delayed = sim.stats().delayed_by_class;
+    assert_eq!((delayed.get("create"), delayed.get("media")), (Some(&1), Some(&1)));
 }
