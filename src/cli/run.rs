@@ -289,7 +289,12 @@ pub fn finish(
         Outcome::AuthFailed => exit::AUTH_ERROR,
         Outcome::StateError => exit::FAILURE,
     };
-    let code = state_exit_code(code, &report.results, accept_failed);
+    // A missing download is not a failed row: --accept-failed does not hide it.
+    let code = if report.outcome == Outcome::FilesMissing {
+        code
+    } else {
+        state_exit_code(code, &report.results, accept_failed)
+    };
     for w in &report.warnings {
         note(format!("warning: {w}"));
     }
@@ -351,11 +356,14 @@ pub fn finish(
             "the journal could not be written: free disk space or fix permissions, then run again"
         ),
         Outcome::FilesMissing => println!(
-            "{} finished video(s) have no file yet (download failed): `reelflow status {manifest_arg}{shard_flag}` fetches them",
-            report.missing_files
+            "{} finished video(s) have no file yet (download failed): `{}` fetches them",
+            report.missing_files,
+            hint("status", &[])
         ),
         Outcome::Unreachable => println!(
-            "HeyGen could not be reached; nothing is lost: `reelflow status {manifest_arg}{shard_flag} --wait` follows the videos in flight, `reelflow run {manifest_arg}{shard_flag}` submits the rest"
+            "HeyGen could not be reached; nothing is lost: `{}` follows the videos in flight, `{}` submits the rest",
+            hint("status", &["--wait"]),
+            hint("run", &[])
         ),
         Outcome::Finished => {}
     }

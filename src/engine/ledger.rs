@@ -8,7 +8,6 @@
 //! run however large the file grows, and at the end.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -163,32 +162,20 @@ pub(super) fn write_results(
     summary: &Summary,
     entries: &BTreeMap<String, Entry>,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let tmp = tempfile::Builder::new().prefix(".reelflow-").suffix(".tmp").tempfile_in(dir)?;
-    let view = View {
-        reelflow_results: RESULTS_FORMAT,
-        campaign,
-        account,
-        shard,
-        updated_at: now_rfc3339(),
-        summary,
-        entries,
-    };
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
-    serde_json::to_writer_pretty(&mut w, &view).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")?;
-    let tmp = w.into_inner().map_err(|e| e.into_error())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    // Unchanged contents leave the file (and its `updated_at`) untouched.
+    crate::results::write_unless_unchanged(path, |updated_at, w| {
+        let view = View {
+            reelflow_results: RESULTS_FORMAT,
+            campaign,
+            account,
+            shard,
+            updated_at: updated_at.to_owned(),
+            summary,
+            entries,
+        };
+        serde_json::to_writer_pretty(&mut *w, &view).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
     Ok(())
 }
 

@@ -267,27 +267,110 @@ impl ResultsFile {
     /// so a rerun that changed nothing leaves a committed file untouched.
     pub fn write(&mut self, path: &Path) -> std::io::Result<()> {
         self.normalize();
-        // Compared as bytes (no parse): the file is rewritten often during
-        // a run, and most writes do change something.
-        if let Ok(old_bytes) = std::fs::read(path)
-            && let Some(old_updated) = updated_at_of(&old_bytes)
-        {
-            let new_updated = std::mem::replace(&mut self.updated_at, old_updated);
-            if self.to_bytes()? == old_bytes {
-                return Ok(());
-            }
-            self.updated_at = new_updated;
+        let mut file = self.clone();
+        let written = write_unless_unchanged(path, |updated_at, w| {
+            file.updated_at = updated_at.to_owned();
+            serde_json::to_writer_pretty(&mut *w, &file).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })?;
+        self.updated_at = written;
+        Ok(())
+    }
+}
+
+/// Writes a results file atomically, unless the file on disk already holds
+/// exactly these contents: then it is left alone, `updated_at` included, so
+/// a rerun that changed nothing leaves a committed file byte-identical.
+///
+/// `render(updated_at, out)` serializes the file with that `updated_at`.
+/// It runs once against the file on disk (with its `updated_at`), streamed
+/// and stopped at the first differing byte (the summary comes first, so a
+/// changed count stops it within a few hundred bytes), and once more into
+/// the temp file when something changed. Memory stays O(1) in the file's
+/// size. Returns the `updated_at` the file now has.
+pub fn write_unless_unchanged(
+    path: &Path,
+    mut render: impl FnMut(&str, &mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    if let Some(old_updated) = read_updated_at(path)
+        && let Ok(old) = std::fs::File::open(path)
+    {
+        let mut cmp = SameBytes { old: std::io::BufReader::new(old), differs: false };
+        let rendered = render(&old_updated, &mut cmp);
+        if rendered.is_ok() && !cmp.differs && cmp.at_end() {
+            return Ok(old_updated);
         }
-        self.updated_at = now_rfc3339_millis();
-        write_atomic(path, &self.to_bytes()?)
+        if let Err(e) = rendered
+            && !cmp.differs
+        {
+            return Err(e);
+        }
+    }
+    let updated_at = now_rfc3339_millis();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile::Builder::new().prefix(".reelflow-").suffix(".tmp").tempfile_in(dir)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
+    render(&updated_at, &mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    // Temp files are created private; results are ordinary project files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(updated_at)
+}
+
+/// A writer that compares what is written with a file, failing at the
+/// first difference (which stops the serializer early).
+struct SameBytes<R: std::io::BufRead> {
+    old: R,
+    differs: bool,
+}
+
+impl<R: std::io::BufRead> SameBytes<R> {
+    fn at_end(&mut self) -> bool {
+        self.old.fill_buf().is_ok_and(|b| b.is_empty())
+    }
+}
+
+impl<R: std::io::BufRead> Write for SameBytes<R> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let old = self.old.fill_buf()?;
+            let n = old.len().min(rest.len());
+            if n == 0 || old[..n] != rest[..n] {
+                self.differs = true;
+                return Err(std::io::Error::other("differs from the file on disk"));
+            }
+            self.old.consume(n);
+            rest = &rest[n..];
+        }
+        Ok(buf.len())
     }
 
-    /// The file's bytes: pretty JSON, fields in a fixed order, a final newline.
-    fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
+}
+
+/// The `updated_at` of the results file at `path`, read from its head
+/// (the field comes before the summary and the entries).
+fn read_updated_at(path: &Path) -> Option<String> {
+    let mut head = Vec::with_capacity(4096);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).ok()?, 4096),
+        &mut head,
+    )
+    .ok()?;
+    updated_at_of(&head)
 }
 
 /// The `updated_at` of a results file's bytes, read from its head (the

@@ -15,12 +15,12 @@
 //! mentions a row knows everything older files knew about it; that is what
 //! makes a changed shard layout (`2/2`, then `3/3`, then no shards) safe.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::journal::{Journal, Replayed, journal_path};
-use super::{Entry, EntryError, EntryStatus, ResultsFile};
+use super::journal::{self, Journal, journal_path};
+use super::{Entry, ResultsFile};
 use crate::plan::Shard;
 
 /// The merged state of one campaign.
@@ -76,7 +76,8 @@ impl CampaignState {
                 .as_ref()
                 .map(|f| f.entries.iter().map(|e| (e.key.clone(), e.clone())).collect())
                 .unwrap_or_default();
-            apply_journal(&mut entries, Journal::replay(records));
+            // The engine's own replay: one meaning of a journal record.
+            journal::apply_all(&mut entries, &records);
             sources.push(Source { written, order: (rank, file_path), file, entries });
         }
         sources.sort_by(|a, b| a.written.cmp(&b.written).then_with(|| a.order.cmp(&b.order)));
@@ -159,90 +160,10 @@ pub fn parse_shard_name(main: &Path, name: &str) -> Option<(u32, u32)> {
     (i >= 1 && i <= n).then_some((i, n))
 }
 
-/// The generation an Idempotency-Key was made for (`…:g2` → 2, none → 0).
-pub fn key_generation_of(idempotency_key: &str) -> u32 {
-    idempotency_key
-        .rsplit(':')
-        .next()
-        .and_then(|last| last.strip_prefix('g'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Brings entries up to date with what a journal says happened after they
-/// were written: an accepted create becomes a rendering video (followed,
-/// never created again), a create whose answer never came is pending with
-/// the key it carried (resent with that key, so HeyGen replays it), and a
-/// refused one is not submitted, with the next key generation.
-pub fn apply_journal(entries: &mut BTreeMap<String, Entry>, replayed: HashMap<String, Replayed>) {
-    let mut replayed: Vec<(String, Replayed)> = replayed.into_iter().collect();
-    replayed.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, word) in replayed {
-        let hash = match &word {
-            Replayed::Accepted { hash, .. }
-            | Replayed::Unanswered { hash, .. }
-            | Replayed::Refused { hash, .. } => hash.clone(),
-        };
-        let e =
-            entries.entry(key.clone()).or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
-        // What is kept of an entry when its row gets a new attempt.
-        let restart = |e: &Entry, generation: u32| Entry {
-            row: e.row,
-            title: if e.hash == hash { e.title.clone() } else { None },
-            estimated_cost_usd: if e.hash == hash { e.estimated_cost_usd } else { None },
-            attempts: if e.hash == hash { e.attempts } else { 0 },
-            key_generation: generation,
-            ..Entry::new(key.clone(), e.row, hash.clone())
-        };
-        match word {
-            Replayed::Accepted { video_id, at, idempotency_key, .. } => {
-                if e.video_id.as_deref() == Some(video_id.as_str()) {
-                    // The file already knows this video (and maybe more).
-                    continue;
-                }
-                let generation = if idempotency_key.is_empty() {
-                    if e.hash == hash { e.key_generation } else { 0 }
-                } else {
-                    key_generation_of(&idempotency_key)
-                };
-                let mut fresh = restart(e, generation);
-                fresh.status = EntryStatus::Rendering;
-                fresh.video_id = Some(video_id);
-                fresh.submitted_at = Some(at);
-                fresh.idempotency_key = (!idempotency_key.is_empty()).then_some(idempotency_key);
-                *e = fresh;
-            }
-            Replayed::Unanswered { idempotency_key, .. } => {
-                if e.hash == hash
-                    && e.video_id.is_some()
-                    && e.idempotency_key.as_deref() == Some(idempotency_key.as_str())
-                {
-                    // Its answer reached the file before the journal's did.
-                    continue;
-                }
-                let mut fresh = restart(e, key_generation_of(&idempotency_key));
-                fresh.error = Some(EntryError {
-                    code: "create_outcome_unknown".into(),
-                    message: "a create was sent but its answer never came; the next run resends it with the same Idempotency-Key (HeyGen replays it)".into(),
-                });
-                fresh.idempotency_key = Some(idempotency_key);
-                *e = fresh;
-            }
-            Replayed::Refused { idempotency_key, code, message, .. } => {
-                let refused = key_generation_of(&idempotency_key);
-                let base = if e.hash == hash { e.key_generation } else { 0 };
-                let mut fresh = restart(e, base.max(refused + 1));
-                fresh.error = Some(EntryError { code, message });
-                *e = fresh;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::journal::Record;
-    use super::super::shard_path;
+    use super::super::{EntryStatus, shard_path};
     use super::*;
 
     fn entry(key: &str, hash: &str, status: EntryStatus, video: Option<&str>) -> Entry {
@@ -266,8 +187,6 @@ mod tests {
         assert_eq!(parse_shard_name(main, "c.results.shard-5-of-4.json"), None);
         assert_eq!(parse_shard_name(main, "d.results.shard-1-of-2.json"), None);
         assert_eq!(parse_shard_name(main, "c.results.shard-1-of-2.json.lock"), None);
-        assert_eq!(key_generation_of("rf:c:0123456789abcdef:0123456789abcdef:g3"), 3);
-        assert_eq!(key_generation_of("rf:c:0123456789abcdef:0123456789abcdef"), 0);
     }
 
     #[test]
@@ -328,37 +247,9 @@ mod tests {
         assert!(!s.is_empty());
         assert_eq!(s.entries["a"].status, EntryStatus::Rendering);
         assert_eq!(s.entries["a"].video_id.as_deref(), Some("v1"));
-        let b = &s.entries["b"];
-        assert_eq!(
-            (b.status, b.idempotency_key.as_deref()),
-            (EntryStatus::NotSubmitted, Some("rf:c:b:h"))
-        );
-        assert_eq!(b.error.as_ref().unwrap().code, "create_outcome_unknown");
-    }
-
-    #[test]
-    fn a_refusal_moves_to_the_next_key_generation_once() {
-        let mut entries = BTreeMap::new();
-        entries.insert("a".to_owned(), entry("a", "h", EntryStatus::Failed, Some("v1")));
-        entries.get_mut("a").unwrap().key_generation = 1;
-        let refused = || {
-            HashMap::from([(
-                "a".to_owned(),
-                Replayed::Refused {
-                    hash: "h".into(),
-                    idempotency_key: "rf:c:k:h:g1".into(),
-                    code: "invalid_parameter".into(),
-                    message: "m".into(),
-                },
-            )])
-        };
-        apply_journal(&mut entries, refused());
-        apply_journal(&mut entries, refused());
-        let a = &entries["a"];
-        assert_eq!(
-            (a.status, a.key_generation, a.video_id.as_deref()),
-            (EntryStatus::NotSubmitted, 2, None)
-        );
+        // An intent without an answer is no entry: the next run sends the
+        // row with the very same Idempotency-Key, so HeyGen replays it.
+        assert!(!s.entries.contains_key("b"));
     }
 
     #[test]
