@@ -17,7 +17,15 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let results_path = m.results_path();
     // The union of the results file, its shards and journals: what a run
     // would start from.
-    let previous = load_state(&m)?.results_file(None);
+    let state = load_state(&m)?;
+    let previous = state.results_file(None);
+    // Files beside the results file that the state also comes from.
+    let others: Vec<String> = state
+        .sources
+        .iter()
+        .filter(|p| **p != results_path)
+        .map(|p| p.display().to_string())
+        .collect();
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
     let client = source.as_ref().map(|s| s.client.clone());
     let cap = m.manifest.run.max_cost_usd;
@@ -58,6 +66,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             "campaign": campaign,
             "account": account,
             "results_file": results_path.display().to_string(),
+            "state_files": state.sources.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "rows": checked.rows,
             "counts": summary.counts,
             "skipped_by_filter": summary.skipped_by_filter,
@@ -71,6 +80,9 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
         return Ok(exit::SUCCESS);
     }
     println!("plan: {campaign} on account {account} (results: {})", results_path.display());
+    if !others.is_empty() {
+        println!("state also read from: {}", others.join(", "));
+    }
     println!();
     let mut t = Table::new(&["CHANGE", "ROWS", "MEANING"]);
     for (change, meaning) in [
