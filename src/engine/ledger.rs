@@ -199,9 +199,10 @@ impl Coordinator<'_> {
     pub(super) fn record(&mut self, record: Record) {
         journal::apply(&mut self.entries, &record);
         self.changed = true;
-        if let Some(j) = &mut self.journal
-            && let Err(e) = j.record(&record)
-        {
+        let started = Instant::now();
+        let written = self.journal.as_mut().map_or(Ok(()), |j| j.record(&record));
+        self.state_time += started.elapsed();
+        if let Err(e) = written {
             self.journal_failed(&e);
         }
     }

@@ -184,7 +184,7 @@ pub struct RunReport {
     pub detail_calls: u64,
     /// Rows whose video rendered but whose file is not on disk.
     pub missing_files: u64,
-    /// Time spent rewriting the results file.
+    /// Time spent writing state: journal appends and results rewrites.
     pub state_time: Duration,
     /// Wall time.
     pub elapsed: Duration,
@@ -315,6 +315,10 @@ struct Coordinator<'a> {
     read_latency: Option<Duration>,
     /// Since when nothing but connection failures came back.
     unreachable_since: Option<Instant>,
+    /// Creates that got no answer at all, in a row.
+    create_failures_in_row: u32,
+    /// No create leaves before this (HeyGen was unreachable).
+    create_backoff_until: Option<Instant>,
     downloads_active: usize,
     download_queue: VecDeque<usize>,
     ready_downloads: VecDeque<collect::ReadyDownload>,
@@ -381,6 +385,8 @@ pub async fn run(
         poll_backoff_until: None,
         read_latency: None,
         unreachable_since: None,
+        create_failures_in_row: 0,
+        create_backoff_until: None,
         downloads_active: 0,
         download_queue: VecDeque::new(),
         ready_downloads: VecDeque::new(),
@@ -683,6 +689,9 @@ impl<'a> Coordinator<'a> {
             wake = wake.min(self.deadline);
         }
         if let Some(t) = self.limit.paused_until(now) {
+            wake = wake.min(t);
+        }
+        if let Some(t) = self.create_backoff_until.filter(|t| *t > now) {
             wake = wake.min(t);
         }
         if let Some(t) = self.next_poll(now) {

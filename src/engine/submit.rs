@@ -111,6 +111,9 @@ pub(super) fn classify(result: Result<String, Error>) -> Verdict {
 impl<'a> Coordinator<'a> {
     /// Launches queued creates while the bound and the budget allow.
     pub(super) fn launch(&mut self, work: &mut Work<'a>, now: Instant) {
+        if self.create_backoff_until.is_some_and(|t| now < t) {
+            return;
+        }
         while self.stop_reason.is_none() && self.limit.allows(self.in_flight, now) {
             let Some(&slot) = self.queue.front() else { break };
             let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
@@ -138,9 +141,10 @@ impl<'a> Coordinator<'a> {
             };
             // The journal-before-send rule: the intent is on disk before
             // the create future exists.
-            if let Some(j) = &mut self.journal
-                && let Err(e) = j.append(&record)
-            {
+            let started = Instant::now();
+            let written = self.journal.as_mut().map_or(Ok(()), |j| j.append(&record));
+            self.state_time += started.elapsed();
+            if let Err(e) = written {
                 self.queue.push_front(slot);
                 self.journal_failed(&e);
                 break;
@@ -185,7 +189,18 @@ impl<'a> Coordinator<'a> {
         let hash = self.slots[slot].job.as_ref().map(|j| j.hash.clone()).unwrap_or_default();
         let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
         let verdict = classify(result);
-        self.reachable(now, matches!(verdict, Verdict::Unknown { transport: true, .. }));
+        let transport = matches!(verdict, Verdict::Unknown { transport: true, .. });
+        self.reachable(now, transport);
+        if transport {
+            // HeyGen cannot be reached: wait before sending more; the
+            // outage rule decides when to give up, not each row's count.
+            self.create_failures_in_row += 1;
+            self.create_backoff_until =
+                Some(now + super::follow::failure_backoff(self.create_failures_in_row));
+        } else {
+            self.create_failures_in_row = 0;
+            self.create_backoff_until = None;
+        }
         match verdict {
             Verdict::Accepted(video_id) => {
                 self.slots[slot].unanswered = false;
@@ -228,9 +243,11 @@ impl<'a> Coordinator<'a> {
                 self.failed_this_run += 1;
                 self.emit(Event::Rejected { key, code, message });
             }
-            Verdict::Unknown { error, .. } => {
+            Verdict::Unknown { error, transport } => {
                 self.committed_usd -= est;
-                self.slots[slot].create_failures += 1;
+                if !transport {
+                    self.slots[slot].create_failures += 1;
+                }
                 if self.slots[slot].create_failures >= MAX_UNKNOWN {
                     self.set_phase(slot, Phase::Idle);
                     if let Some(en) = self.entries.get_mut(&key) {
