@@ -15,7 +15,12 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
     let results = results_path(&m, shard);
-    // `status` writes results too: one writer per row.
+    if load_state(&m)?.is_empty() {
+        // Nothing to follow; and no lock file left behind for nothing.
+        return Err(no_results(ctx, &results, &args.manifest));
+    }
+    // `status` writes results too: one writer per row. The state is read
+    // again under the lock.
     let _lock = lock_state(&m, shard)?;
     // Every shard file and journal counts: a video known only to the
     // journal of a killed run is followed like any other.

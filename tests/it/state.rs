@@ -97,6 +97,15 @@ fn shards_then_plain_commands_resubmit_nothing_even_after_the_replay_window() {
     assert_eq!(plan["to_submit"]["videos"], 0, "{plan}");
     let status = run(dir.path(), &sim, &["status", "campaign.yaml"]);
     assert_eq!(status.code, 0, "{}", status.transcript());
+    // `status` folded the shards into the main file: they can go.
+    let main: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(main["summary"]["completed"], 10, "{main}");
+    for i in 1..=2 {
+        std::fs::remove_file(dir.path().join(format!("out/results.shard-{i}-of-2.json"))).unwrap();
+    }
 
     let plain = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
     assert_eq!(plain.code, 0, "{}", plain.transcript());
