@@ -263,6 +263,7 @@ enum Msg {
     Created {
         slot: usize,
         result: Result<String, Error>,
+        took: Duration,
     },
     Statuses {
         sent: Instant,
@@ -313,6 +314,7 @@ struct Coordinator<'a> {
     poll_failures: u32,
     poll_backoff_until: Option<Instant>,
     read_latency: Option<Duration>,
+    create_latency: Option<Duration>,
     /// Since when nothing but connection failures came back.
     unreachable_since: Option<Instant>,
     /// Creates that got no answer at all, in a row.
@@ -384,6 +386,7 @@ pub async fn run(
         poll_failures: 0,
         poll_backoff_until: None,
         read_latency: None,
+        create_latency: None,
         unreachable_since: None,
         create_failures_in_row: 0,
         create_backoff_until: None,
@@ -725,7 +728,7 @@ impl<'a> Coordinator<'a> {
 
     fn handle(&mut self, msg: Msg, work: &mut Work<'a>) {
         match msg {
-            Msg::Created { slot, result } => self.on_created(slot, result),
+            Msg::Created { slot, result, took } => self.on_created(slot, result, took),
             Msg::Statuses { sent, took, slots, result } => {
                 self.on_statuses(sent, took, slots, result, work)
             }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Coordinator, Event, Msg, Outcome, Phase, Work};
+use crate::heygen::retry::hedged;
 use crate::heygen::{ApiErrorKind, Error};
 use crate::render::JobRequest;
 use crate::results::journal::Record;
@@ -55,6 +56,15 @@ pub(super) enum Verdict {
         /// answer): counts towards an outage.
         transport: bool,
     },
+}
+
+/// When a create still unanswered gets a second copy: well past its usual
+/// latency (HeyGen's p99 is ~31 s, so never sooner than 2 s, and no later
+/// than 30 s).
+pub(super) fn create_hedge_after(typical: Option<Duration>) -> Duration {
+    typical
+        .map_or(Duration::from_secs(30), |t| t * 6)
+        .clamp(Duration::from_secs(2), Duration::from_secs(30))
 }
 
 /// Classifies a create's result.
@@ -162,24 +172,45 @@ impl<'a> Coordinator<'a> {
             self.emit(Event::Submitting { key, idempotency_key: idem.clone() });
             let client = self.client;
             let policy = self.opts.create_retry;
+            let hedge = create_hedge_after(self.create_latency);
             work.push(Box::pin(async move {
-                let result = match &request {
-                    JobRequest::Video(r) => {
-                        client.create_video_with(r, Some(&idem), policy).await.map(|v| v.video_id)
+                // A create that hangs gets a second copy with the same
+                // Idempotency-Key: HeyGen answers it once (a replay, or
+                // 409 while the first is in progress), so it only frees
+                // the slot sooner.
+                let started = Instant::now();
+                let result = hedged(hedge, 2, || async {
+                    match &request {
+                        JobRequest::Video(r) => client
+                            .create_video_with(r, Some(&idem), policy)
+                            .await
+                            .map(|v| v.video_id),
+                        JobRequest::Template { template_id, body } => client
+                            .generate_from_template(template_id, body, Some(&idem), Some(policy))
+                            .await
+                            .map(|v| v.id),
                     }
-                    JobRequest::Template { template_id, body } => client
-                        .generate_from_template(template_id, body, Some(&idem), Some(policy))
-                        .await
-                        .map(|v| v.id),
-                };
-                Msg::Created { slot, result }
+                })
+                .await;
+                Msg::Created { slot, result, took: started.elapsed() }
             }));
         }
     }
 
-    /// A create came back.
-    pub(super) fn on_created(&mut self, slot: usize, result: Result<String, Error>) {
+    /// A create came back after `took`.
+    pub(super) fn on_created(
+        &mut self,
+        slot: usize,
+        result: Result<String, Error>,
+        took: Duration,
+    ) {
         let now = Instant::now();
+        if result.is_ok() {
+            self.create_latency = Some(match self.create_latency {
+                Some(l) => (l * 3 + took) / 4,
+                None => took,
+            });
+        }
         let sent = match self.slots[slot].phase {
             Phase::Creating { sent } => sent,
             _ => now,
@@ -309,6 +340,14 @@ mod tests {
             doc_url: None,
         };
         Error::from(ApiError::new(status, body, None, retry_after.map(Duration::from_secs)))
+    }
+
+    #[test]
+    fn a_create_is_hedged_well_past_its_usual_latency() {
+        assert_eq!(create_hedge_after(None), Duration::from_secs(30));
+        assert_eq!(create_hedge_after(Some(Duration::from_millis(5))), Duration::from_secs(2));
+        assert_eq!(create_hedge_after(Some(Duration::from_secs(1))), Duration::from_secs(6));
+        assert_eq!(create_hedge_after(Some(Duration::from_secs(20))), Duration::from_secs(30));
     }
 
     #[test]
