@@ -10,7 +10,8 @@ pub const USAGE: u8 = 2;
 pub const INVALID_INPUT: u8 = 3;
 /// Validation found problems; nothing was submitted.
 pub const VALIDATION_FAILED: u8 = 4;
-/// The run finished but some videos failed to render.
+/// The run finished but some videos failed to render, or a finished
+/// video's file could not be downloaded.
 pub const JOBS_FAILED: u8 = 5;
 /// The wait ended with videos still rendering (not failed).
 pub const STILL_RENDERING: u8 = 6;
@@ -23,6 +24,9 @@ pub const CREDIT_STOP: u8 = 9;
 /// `review.require_approval` is set and the sample is not approved yet;
 /// nothing was submitted.
 pub const APPROVAL_REQUIRED: u8 = 10;
+/// HeyGen could not be reached for a while (an outage): the run stopped
+/// with its state saved; `status --wait` picks up later.
+pub const UNREACHABLE: u8 = 11;
 /// Interrupted (Ctrl-C); the state on disk is consistent.
 pub const INTERRUPTED: u8 = 130;
 
@@ -40,6 +44,7 @@ pub fn name(code: u8) -> &'static str {
         AUTH_ERROR => "auth_error",
         CREDIT_STOP => "credit_stop",
         APPROVAL_REQUIRED => "approval_required",
+        UNREACHABLE => "unreachable",
         INTERRUPTED => "interrupted",
         _ => "unknown",
     }

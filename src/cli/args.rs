@@ -328,6 +328,9 @@ pub struct RunArgs {
     /// Resubmit rows that failed in an earlier run
     #[arg(long)]
     pub retry_failed: bool,
+    /// Exit 0 even though failed or refused rows remain (otherwise exit 5 until they are retried)
+    #[arg(long, conflicts_with = "retry_failed")]
+    pub accept_failed: bool,
     /// Only the rows of shard I of N (by key hash), with its own results file
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -365,6 +368,9 @@ pub struct StatusArgs {
     /// Also write a JUnit XML report (one test case per row) for CI
     #[arg(long, value_name = "FILE")]
     pub report_junit: Option<PathBuf>,
+    /// Exit 0 even though failed or refused rows remain (otherwise exit 5)
+    #[arg(long)]
+    pub accept_failed: bool,
 }
 
 /// Export formats.

@@ -148,3 +148,47 @@ impl From<std::io::Error> for Failure {
         Failure::new(exit::FAILURE, "io_error", e.to_string())
     }
 }
+
+/// A reelflow command line to paste into a shell: `words`, then the global
+/// flags of this invocation that decide what it talks to (`--sim`,
+/// `--account`), so a follow-up hint works when pasted as it is.
+pub fn command_line<S: AsRef<str>>(global: &super::args::GlobalArgs, words: &[S]) -> String {
+    let mut parts: Vec<String> = vec!["reelflow".into()];
+    parts.extend(words.iter().map(|w| shell_word(w.as_ref())));
+    if global.sim {
+        parts.push("--sim".into());
+    }
+    if let Some(a) = &global.account {
+        parts.push("--account".into());
+        parts.push(shell_word(a));
+    }
+    parts.join(" ")
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_word(w: &str) -> String {
+    let plain =
+        !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain { w.to_owned() } else { format!("'{}'", w.replace('\'', "'\\''")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_hints_keep_the_flags_that_matter() {
+        let global = super::super::args::GlobalArgs {
+            sim: true,
+            base_url: None,
+            account: Some("team a".into()),
+            json: false,
+            verbose: false,
+        };
+        assert_eq!(
+            command_line(&global, &["run", "my campaign.yaml", "--shard", "1/2"]),
+            "reelflow run 'my campaign.yaml' --shard 1/2 --sim --account 'team a'"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
+}

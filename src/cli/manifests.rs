@@ -33,9 +33,34 @@ fn invalid_manifest(path: &Path, problems: &[crate::diag::Diagnostic]) -> Failur
 }
 
 /// Exit 2: a command that needs a run's results before there are any.
-pub fn no_results(results: &Path, manifest: &Path) -> Failure {
+pub fn no_results(ctx: &Context, results: &Path, manifest: &Path) -> Failure {
     Failure::new(exit::USAGE, "no_results", format!("no results at {} yet", results.display()))
-        .hint(format!("`reelflow run {}` makes them", manifest.display()))
+        .hint(format!(
+            "`{}` makes them",
+            super::failure::command_line(&ctx.global, &["run", &manifest.display().to_string()])
+        ))
+}
+
+/// The campaign's state: its results file, shard files and journals,
+/// merged. Every command that reads state goes through here.
+pub fn load_state(m: &LoadedManifest) -> Result<crate::results::CampaignState, Failure> {
+    crate::results::CampaignState::load(&m.results_path())
+        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))
+}
+
+/// Locks the campaign's state for a process that writes the rows of
+/// `shard` (every row: `None`); refuses while another one writes them.
+pub fn lock_state(
+    m: &LoadedManifest,
+    shard: Option<crate::plan::Shard>,
+) -> Result<crate::results::lock::StateLock, Failure> {
+    use crate::results::lock::LockError;
+    crate::results::lock::lock_state(&m.results_path(), shard).map_err(|e| match e {
+        LockError::Busy { message, hint } => {
+            Failure::new(exit::FAILURE, "state_locked", message).hint(hint)
+        }
+        e @ LockError::Io { .. } => Failure::new(exit::FAILURE, "io_error", e.to_string()),
+    })
 }
 
 /// Checks a manifest and plans each valid job (of `shard`) against the

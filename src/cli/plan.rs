@@ -5,19 +5,27 @@ use serde_json::json;
 use super::args::PlanArgs;
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{catalog_source, check, load_manifest, validation_failure};
+use super::manifests::{catalog_source, check, load_manifest, load_state, validation_failure};
 use super::output::{Table, print_json};
 use crate::exit;
 use crate::plan::{Change, Planner};
-use crate::results::ResultsFile;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
     let results_path = m.results_path();
-    let previous = ResultsFile::read(&results_path)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    // The union of the results file, its shards and journals: what a run
+    // would start from.
+    let state = load_state(&m)?;
+    let previous = state.results_file(None);
+    // Files beside the results file that the state also comes from.
+    let others: Vec<String> = state
+        .sources
+        .iter()
+        .filter(|p| **p != results_path)
+        .map(|p| p.display().to_string())
+        .collect();
     let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
     let client = source.as_ref().map(|s| s.client.clone());
     let cap = m.manifest.run.max_cost_usd;
@@ -83,6 +91,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
             "campaign": campaign,
             "account": account,
             "results_file": results_path.display().to_string(),
+            "state_files": state.sources.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "rows": checked.rows,
             "counts": summary.counts,
             "skipped_by_filter": summary.skipped_by_filter,
@@ -103,6 +112,9 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
         return Ok(exit::SUCCESS);
     }
     println!("plan: {campaign} on account {account} (results: {})", results_path.display());
+    if !others.is_empty() {
+        println!("state also read from: {}", others.join(", "));
+    }
     println!();
     let mut t = Table::new(&["CHANGE", "ROWS", "MEANING"]);
     for (change, meaning) in [

@@ -3,18 +3,20 @@
 use super::args::{ResultsArgs, ResultsFormat};
 use super::context::Context;
 use super::failure::Failure;
-use super::manifests::{load_manifest, no_results};
+use super::manifests::{load_manifest, load_state, no_results};
 use crate::exit;
 
 /// Runs the command.
-pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
+pub fn run(ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let path = m.results_path();
-    let Some(mut results) = crate::report::load_results(&path)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-    else {
-        return Err(no_results(&path, &args.manifest));
+    let Some(mut results) = load_state(&m)?.results_file(None) else {
+        return Err(no_results(ctx, &path, &args.manifest));
     };
+    if results.campaign.is_empty() {
+        // Known only from a journal (a run killed before its first write).
+        results.campaign = m.manifest.name.clone();
+    }
     if args.approved {
         // Only videos a reviewer approved as they are now (a decision about
         // an earlier render, or a changed row, does not count).

@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
         .is_none()
     {
-        return Err(no_results(&results, &args.manifest));
+        return Err(no_results(ctx, &results, &args.manifest));
     }
     let names = Arc::new(catalog_names(ctx, &m, args.offline).await);
     let reviews = reviews_path(&results);

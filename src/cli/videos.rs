@@ -109,7 +109,10 @@ async fn create(ctx: &Context, args: &CreateArgs) -> Result<u8, Failure> {
             print_data(&video);
         } else {
             println!("{}  {}", video.video_id, video.status);
-            note(format!("follow it with: reelflow videos get {}", video.video_id));
+            note(format!(
+                "follow it with: {}",
+                super::failure::command_line(&ctx.global, &["videos", "get", &video.video_id])
+            ));
         }
         return Ok(exit::SUCCESS);
     }
@@ -128,9 +131,9 @@ async fn create(ctx: &Context, args: &CreateArgs) -> Result<u8, Failure> {
         WaitOutcome::Failed(d) => (d, exit::JOBS_FAILED),
         WaitOutcome::TimedOut(d) => {
             note(format!(
-                "still rendering after {} (not failed); check later with: reelflow videos get {}",
+                "still rendering after {} (not failed); check later with: {}",
                 humantime::format_duration(args.timeout),
-                d.id
+                super::failure::command_line(&ctx.global, &["videos", "get", &d.id])
             ));
             (d, exit::STILL_RENDERING)
         }

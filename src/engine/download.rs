@@ -1,6 +1,9 @@
 //! Downloads: a fresh presigned URL, streamed to a temp file in the target
 //! folder, then renamed into place, so a file at the final path is always
-//! complete. An expired URL (403/404) is fetched fresh once.
+//! complete. An expired URL (403/404) is fetched fresh once; other
+//! failures are retried by the collect phase with backoff.
+//!
+//! Media come from a file host (a CDN), not the API: its errors say so.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +27,13 @@ pub enum DownloadError {
     /// The URL had expired even after a fresh one was fetched.
     #[error("the download URL expired ({0})")]
     Expired(String),
-    /// HeyGen or the network failed.
+    /// The file host answered with an error status.
+    #[error("the file host answered HTTP {0}")]
+    Host(u16),
+    /// The file host could not be reached, or the transfer broke off.
+    #[error("the file transfer failed: {0}")]
+    Transfer(String),
+    /// Asking HeyGen for a fresh URL failed.
     #[error(transparent)]
     Api(#[from] Error),
     /// The file could not be written.
@@ -60,10 +69,10 @@ where
                 Some(a) if is_expired_url_status(a.status) => {
                     DownloadError::Expired(format!("HTTP {}", a.status))
                 }
-                _ => DownloadError::Api(e),
+                _ => media_error(e),
             })?
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(media_error(e)),
     };
     let io = |source: std::io::Error| DownloadError::Io { path: target.to_owned(), source };
     let dir = match target.parent() {
@@ -81,13 +90,7 @@ where
     let mut bytes = 0u64;
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            DownloadError::Api(Error::Network {
-                method: "GET".into(),
-                path: "media".into(),
-                reason: e.to_string(),
-            })
-        })?;
+        let chunk = chunk.map_err(|e| DownloadError::Transfer(e.to_string()))?;
         bytes += chunk.len() as u64;
         file.write_all(&chunk).await.map_err(io)?;
     }
@@ -97,4 +100,47 @@ where
     // Rename over the target: a reader never sees a partial file.
     tmp_path.persist(target).map_err(|e| io(e.error))?;
     Ok(Downloaded { path: target.to_owned(), bytes })
+}
+
+/// A file-host failure, named as one (not as an API answer).
+fn media_error(e: Error) -> DownloadError {
+    match e {
+        Error::Api(a) => DownloadError::Host(a.status),
+        Error::Network { reason, .. } => DownloadError::Transfer(reason),
+        Error::Timeout { after, .. } => {
+            DownloadError::Transfer(format!("no answer within {}s", after.as_secs()))
+        }
+        other => DownloadError::Api(other),
+    }
+}
+
+impl DownloadError {
+    /// Whether trying again later may succeed (not a local write error).
+    pub fn retryable(&self) -> bool {
+        !matches!(self, DownloadError::Io { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_host_errors_are_not_reported_as_heygen_answers() {
+        let body = crate::heygen::wire::ErrorBody {
+            code: "internal_error".into(),
+            message: "m".into(),
+            param: None,
+            doc_url: None,
+        };
+        let e = media_error(Error::from(crate::heygen::ApiError::new(503, body, None, None)));
+        assert_eq!(e.to_string(), "the file host answered HTTP 503");
+        assert!(e.retryable());
+        let cut = media_error(Error::Network {
+            method: "GET".into(),
+            path: "/x".into(),
+            reason: "connection reset".into(),
+        });
+        assert!(!cut.to_string().contains("HeyGen"), "{cut}");
+    }
 }

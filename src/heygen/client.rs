@@ -1,6 +1,7 @@
 //! The HeyGen v3 HTTP client: authentication, timeouts, retries, decoding.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -11,7 +12,7 @@ use serde_json::Value;
 use super::auth::Credential;
 use super::error::{ApiError, Error};
 use super::paging::{AvatarGroupQuery, LookQuery, TemplateQuery, VideoListQuery, VoiceQuery};
-use super::retry::{Replay, RetryPolicy, parse_retry_after};
+use super::retry::{Replay, RetryPolicy, hedged, parse_retry_after};
 use super::wire::*;
 
 /// The public HeyGen API.
@@ -50,6 +51,33 @@ pub struct RetryNotice {
     pub attempt: u32,
     /// The wait before it.
     pub delay: Duration,
+}
+
+/// Requests a client (and its clones) sent, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// API requests sent (every attempt, every endpoint; media excluded).
+    pub requests: u64,
+    /// Of those, answered 429.
+    pub rate_limited: u64,
+}
+
+/// How one idempotent read is sent when its latency matters (the run
+/// engine's status and detail calls): a shorter timeout than
+/// [`Timeouts::read`], its own retries, and a hedge: when no answer came
+/// after `hedge_after`, the same request is sent again (up to `copies` in
+/// all) and the first answer wins, so one slow or hung response does not
+/// hold up everything waiting on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadOptions {
+    /// Timeout of each attempt.
+    pub timeout: Duration,
+    /// Retries (each copy retries on its own).
+    pub retry: RetryPolicy,
+    /// Send another copy after this long without an answer.
+    pub hedge_after: Option<Duration>,
+    /// Copies at most, the first included.
+    pub copies: usize,
 }
 
 /// A callback told about each retry.
@@ -96,6 +124,8 @@ struct Inner {
     retry: RetryPolicy,
     timeouts: Timeouts,
     observer: Option<RetryObserver>,
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,6 +147,8 @@ struct Call<'a> {
     content_type: Option<String>,
     idempotency_key: Option<&'a str>,
     retry: RetryPolicy,
+    /// Overrides the timeout of the request class.
+    timeout: Option<Duration>,
 }
 
 impl Client {
@@ -148,8 +180,18 @@ impl Client {
                 retry: config.retry,
                 timeouts: config.timeouts,
                 observer: config.observer,
+                requests: AtomicU64::new(0),
+                rate_limited: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Requests sent so far by this client and its clones.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            rate_limited: self.inner.rate_limited.load(Ordering::Relaxed),
+        }
     }
 
     /// The base URL requests go to.
@@ -200,6 +242,7 @@ impl Client {
             content_type: None,
             idempotency_key,
             retry,
+            timeout: None,
         };
         self.data(call).await
     }
@@ -207,6 +250,18 @@ impl Client {
     /// `GET /v3/videos/{id}`: status, fresh presigned URLs, failure details.
     pub async fn get_video(&self, video_id: &str) -> Result<VideoDetail, Error> {
         self.data(self.get(format!("/v3/videos/{}", segment(video_id)?), Vec::new())).await
+    }
+
+    /// [`Client::get_video`] sent as `opts` say (timeout, retries, hedge).
+    pub async fn get_video_with(
+        &self,
+        video_id: &str,
+        opts: &ReadOptions,
+    ) -> Result<VideoDetail, Error> {
+        let call = self.read(format!("/v3/videos/{}", segment(video_id)?), Vec::new(), opts);
+        let value = self.execute_hedged(&call, opts).await?;
+        let envelope: Data<VideoDetail> = decode(&call.path, value)?;
+        Ok(envelope.data)
     }
 
     /// `GET /v3/videos`: one page.
@@ -224,21 +279,33 @@ impl Client {
             content_type: None,
             idempotency_key: None,
             retry: self.inner.retry,
+            timeout: None,
         };
         self.data(call).await
     }
 
-    /// `GET /v3/videos/statuses` for up to 100 ids.
-    pub async fn video_statuses(&self, video_ids: &[String]) -> Result<Vec<StatusEntry>, Error> {
+    /// `GET /v3/videos/statuses` for up to 100 ids, sent as `opts` say.
+    pub async fn video_statuses_with(
+        &self,
+        video_ids: &[String],
+        opts: &ReadOptions,
+    ) -> Result<Vec<StatusEntry>, Error> {
+        check_status_ids(video_ids)?;
         if video_ids.is_empty() {
             return Ok(Vec::new());
         }
-        if video_ids.len() > super::rules::STATUSES_MAX_IDS {
-            return Err(Error::InvalidRequest(format!(
-                "at most {} video ids per statuses call, got {}",
-                super::rules::STATUSES_MAX_IDS,
-                video_ids.len()
-            )));
+        let call =
+            self.read("/v3/videos/statuses".into(), vec![("video_ids", video_ids.join(","))], opts);
+        let value = self.execute_hedged(&call, opts).await?;
+        let page: Page<StatusEntry> = decode(&call.path, value)?;
+        Ok(page.data)
+    }
+
+    /// `GET /v3/videos/statuses` for up to 100 ids.
+    pub async fn video_statuses(&self, video_ids: &[String]) -> Result<Vec<StatusEntry>, Error> {
+        check_status_ids(video_ids)?;
+        if video_ids.is_empty() {
+            return Ok(Vec::new());
         }
         let page: Page<StatusEntry> =
             self.page("/v3/videos/statuses", vec![("video_ids", video_ids.join(","))]).await?;
@@ -311,6 +378,7 @@ impl Client {
             content_type: None,
             idempotency_key,
             retry: retry.unwrap_or(self.inner.retry),
+            timeout: None,
         };
         self.data(call).await
     }
@@ -463,6 +531,7 @@ impl Client {
             content_type,
             idempotency_key,
             retry: self.inner.retry,
+            timeout: None,
         }
     }
 
@@ -475,6 +544,26 @@ impl Client {
             content_type: None,
             idempotency_key: None,
             retry: self.inner.retry,
+            timeout: None,
+        }
+    }
+
+    fn read(
+        &self,
+        path: String,
+        query: Vec<(&'static str, String)>,
+        opts: &ReadOptions,
+    ) -> Call<'static> {
+        Call { retry: opts.retry, timeout: Some(opts.timeout), ..self.get(path, query) }
+    }
+
+    /// Sends `call` (a read), hedged as `opts` say.
+    async fn execute_hedged(&self, call: &Call<'_>, opts: &ReadOptions) -> Result<Value, Error> {
+        match opts.hedge_after {
+            Some(after) if opts.copies > 1 => {
+                hedged(after, opts.copies, || self.execute(call)).await
+            }
+            _ => self.execute(call).await,
         }
     }
 
@@ -525,8 +614,12 @@ impl Client {
 
     async fn send_once(&self, call: &Call<'_>) -> Result<Value, Error> {
         let inner = &self.inner;
-        let timeout =
-            if call.method == Method::GET { inner.timeouts.read } else { inner.timeouts.write };
+        let timeout = call.timeout.unwrap_or(if call.method == Method::GET {
+            inner.timeouts.read
+        } else {
+            inner.timeouts.write
+        });
+        inner.requests.fetch_add(1, Ordering::Relaxed);
         let (auth_name, auth_value) = inner.credential.header();
         let mut req = inner
             .http
@@ -547,6 +640,9 @@ impl Client {
         let method = call.method.as_str();
         let resp = req.send().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
         let status = resp.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            inner.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         let request_id = header(&resp, "x-request-id");
         let retry_after = header(&resp, "retry-after").and_then(|v| parse_retry_after(&v));
         let bytes =
@@ -565,6 +661,17 @@ impl Client {
         let body = ErrorBody::from_response(status.as_u16(), &bytes);
         Err(ApiError::new(status.as_u16(), body, request_id, retry_after).into())
     }
+}
+
+fn check_status_ids(video_ids: &[String]) -> Result<(), Error> {
+    if video_ids.len() > super::rules::STATUSES_MAX_IDS {
+        return Err(Error::InvalidRequest(format!(
+            "at most {} video ids per statuses call, got {}",
+            super::rules::STATUSES_MAX_IDS,
+            video_ids.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Installs ring as the process's TLS crypto provider (once). reqwest is

@@ -75,6 +75,48 @@ impl RetryPolicy {
     }
 }
 
+/// Runs `make()`, and when no answer came after `after`, runs it again
+/// (up to `copies` in all, each `after` apart); the first success wins and
+/// the others are dropped (cancelled). An error waits for the copies still
+/// running; when all failed, the last error is returned. For idempotent
+/// reads whose latency has a heavy tail: one hung response costs `after`,
+/// not its timeout.
+pub async fn hedged<T, F, Fut>(after: Duration, copies: usize, mut make: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let copies = copies.max(1);
+    let mut running = FuturesUnordered::new();
+    running.push(make());
+    let mut sent = 1;
+    let mut last_err = None;
+    loop {
+        let hedge = tokio::time::sleep(after);
+        tokio::select! {
+            done = running.next() => match done {
+                Some(Ok(v)) => return Ok(v),
+                Some(Err(e)) => {
+                    last_err = Some(e);
+                    if running.is_empty() {
+                        return Err(last_err.take().expect("an error was just stored"));
+                    }
+                }
+                None => {
+                    return Err(last_err.take().unwrap_or_else(|| {
+                        Error::InvalidRequest("no request was sent".into())
+                    }));
+                }
+            },
+            _ = hedge, if sent < copies => {
+                running.push(make());
+                sent += 1;
+            }
+        }
+    }
+}
+
 /// Parses `Retry-After`: delay seconds or an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -145,6 +187,33 @@ mod tests {
                 "{d:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_read_is_hedged_and_the_first_answer_wins() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        // The first copy hangs for two minutes, the second answers at once.
+        let out: Result<u32, Error> = hedged(Duration::from_millis(500), 3, || {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                }
+                Ok(n)
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "no third copy once one answered");
+        assert_eq!(started.elapsed(), Duration::from_millis(500));
+        // Every copy failing returns an error after the last one.
+        let failing: Result<u32, Error> = hedged(Duration::from_millis(10), 2, || async {
+            Err(Error::InvalidRequest("down".into()))
+        })
+        .await;
+        assert!(failing.is_err());
     }
 
     #[test]

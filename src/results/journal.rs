@@ -6,13 +6,23 @@
 //! again with the same Idempotency-Key, so HeyGen replays its first answer
 //! instead of creating (and billing) a second video; a row with a video id
 //! is followed, never created again.
+//!
+//! Between two rewrites of the results file, the journal is also the
+//! durable record of what changed (`completed`, `failed`, `downloaded`):
+//! [`apply`] replays records onto results entries, so the state on disk is
+//! always results file + journal, and each change costs one appended line.
+//! Only intents are fsynced one by one (the rule above); the other records
+//! are fsynced in groups ([`Journal::sync`]), since losing one costs a
+//! status call, never a duplicate video.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use super::{Entry, EntryError, EntryStatus};
 
 /// One journal record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,15 +71,197 @@ pub enum Record {
         /// Error message.
         message: String,
     },
+    /// The video rendered; what its details said.
+    Completed {
+        /// Row key.
+        key: String,
+        /// The video.
+        video_id: String,
+        /// Output length, seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_secs: Option<f64>,
+        /// Cost at HeyGen's rates, USD.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+        /// Presigned video URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        video_url: Option<String>,
+        /// Presigned captioned-video URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        captioned_video_url: Option<String>,
+        /// Presigned SRT URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subtitle_url: Option<String>,
+        /// Thumbnail URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thumbnail_url: Option<String>,
+        /// Link to the video in HeyGen's app.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        video_page_url: Option<String>,
+        /// When rendering finished (RFC 3339).
+        at: String,
+    },
+    /// The video failed to render (not charged).
+    Failed {
+        /// Row key.
+        key: String,
+        /// The video.
+        video_id: String,
+        /// Failure code.
+        code: String,
+        /// Failure message.
+        message: String,
+        /// When (RFC 3339).
+        at: String,
+    },
+    /// Files of a finished video were saved (paths relative to the
+    /// manifest's folder).
+    Downloaded {
+        /// Row key.
+        key: String,
+        /// The video.
+        video_id: String,
+        /// The video file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        /// Its size.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_bytes: Option<u64>,
+        /// The captions file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        captions_file: Option<String>,
+        /// The thumbnail file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thumbnail_file: Option<String>,
+    },
 }
 
 impl Record {
-    fn key(&self) -> &str {
+    /// The row the record is about.
+    pub fn key(&self) -> &str {
         match self {
             Record::Intent { key, .. }
             | Record::Accepted { key, .. }
-            | Record::Refused { key, .. } => key,
+            | Record::Refused { key, .. }
+            | Record::Completed { key, .. }
+            | Record::Failed { key, .. }
+            | Record::Downloaded { key, .. } => key,
         }
+    }
+
+    /// Whether the record must be on disk before the run goes on (an
+    /// intent precedes its create request).
+    pub fn must_sync(&self) -> bool {
+        matches!(self, Record::Intent { .. })
+    }
+}
+
+/// Applies one record onto the results entries; returns whether anything
+/// changed. Pure and idempotent: replaying a record the results file
+/// already reflects changes nothing, so results file + whole journal is
+/// always the current state. Intents change no entry (they say a create
+/// may exist, which [`Journal::replay`] resolves).
+pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
+    match record {
+        Record::Intent { .. } => false,
+        Record::Accepted { key, hash, video_id, at, idempotency_key } => {
+            let e = entries
+                .entry(key.clone())
+                .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
+            if e.video_id.as_deref() == Some(video_id.as_str()) {
+                return false;
+            }
+            if e.hash != *hash {
+                // The create was for a new version of the row.
+                *e = Entry { key_generation: 0, ..Entry::new(key.clone(), e.row, hash.clone()) };
+            }
+            e.video_id = Some(video_id.clone());
+            e.status = EntryStatus::Rendering;
+            e.error = None;
+            e.submitted_at = Some(at.clone());
+            e.completed_at = None;
+            if !idempotency_key.is_empty() {
+                e.idempotency_key = Some(idempotency_key.clone());
+            }
+            true
+        }
+        Record::Refused { key, hash, code, message, .. } => {
+            let Some(e) = entries.get_mut(key) else { return false };
+            let error = Some(EntryError { code: code.clone(), message: message.clone() });
+            if e.hash != *hash || (e.status == EntryStatus::NotSubmitted && e.error == error) {
+                return false;
+            }
+            e.status = EntryStatus::NotSubmitted;
+            e.error = error;
+            true
+        }
+        Record::Completed {
+            key,
+            video_id,
+            duration_secs,
+            cost_usd,
+            video_url,
+            captioned_video_url,
+            subtitle_url,
+            thumbnail_url,
+            video_page_url,
+            at,
+        } => {
+            let Some(e) = entries.get_mut(key) else { return false };
+            if e.video_id.as_deref() != Some(video_id.as_str()) {
+                return false;
+            }
+            if e.status != EntryStatus::Completed {
+                // The first sighting prices it; fresh links later do not.
+                e.cost_usd = *cost_usd;
+            }
+            e.status = EntryStatus::Completed;
+            e.error = None;
+            e.duration_secs = *duration_secs;
+            e.video_url = video_url.clone();
+            e.captioned_video_url = captioned_video_url.clone();
+            e.subtitle_url = subtitle_url.clone();
+            e.thumbnail_url = thumbnail_url.clone();
+            e.video_page_url = video_page_url.clone();
+            e.completed_at.get_or_insert_with(|| at.clone());
+            true
+        }
+        Record::Failed { key, video_id, code, message, at } => {
+            let Some(e) = entries.get_mut(key) else { return false };
+            if e.video_id.as_deref() != Some(video_id.as_str()) || e.status == EntryStatus::Failed {
+                return false;
+            }
+            e.status = EntryStatus::Failed;
+            e.error = Some(EntryError { code: code.clone(), message: message.clone() });
+            e.completed_at = Some(at.clone());
+            // A resubmission must not be answered with this failed video.
+            e.key_generation += 1;
+            true
+        }
+        Record::Downloaded { key, video_id, file, file_bytes, captions_file, thumbnail_file } => {
+            let Some(e) = entries.get_mut(key) else { return false };
+            if e.video_id.as_deref() != Some(video_id.as_str()) {
+                return false;
+            }
+            if file.is_some() {
+                e.file = file.clone();
+                e.file_bytes = *file_bytes;
+            }
+            if captions_file.is_some() {
+                e.captions_file = captions_file.clone();
+            }
+            if thumbnail_file.is_some() {
+                e.thumbnail_file = thumbnail_file.clone();
+            }
+            true
+        }
+    }
+}
+
+/// Applies every record in order (see [`apply`]).
+pub fn apply_all(entries: &mut BTreeMap<String, Entry>, records: &[Record]) {
+    for r in records {
+        apply(entries, r);
     }
 }
 
@@ -149,12 +341,43 @@ impl Journal {
 
     /// Appends a record as one line and fsyncs it.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        self.write(record)?;
+        self.file.sync_data()
+    }
+
+    /// Appends a record as one line; fsyncs only records that must be on
+    /// disk before the run goes on ([`Record::must_sync`]). The others are
+    /// made durable by the next [`Journal::sync`].
+    pub fn record(&mut self, record: &Record) -> std::io::Result<()> {
+        self.write(record)?;
+        if record.must_sync() { self.file.sync_data() } else { Ok(()) }
+    }
+
+    fn write(&mut self, record: &Record) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
         // One write per record: a crash leaves at most one torn last line,
         // which replay ignores.
-        self.file.write_all(&line)?;
+        self.file.write_all(&line)
+    }
+
+    /// Makes every appended record durable.
+    pub fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()
+    }
+
+    /// Replaces the journal by `keep` (temp file, fsync, rename), once the
+    /// results file holds everything else it said. Keeps it O(pending)
+    /// rather than O(run).
+    pub fn compact(&mut self, keep: &[Record]) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        for r in keep {
+            serde_json::to_writer(&mut bytes, r).map_err(std::io::Error::other)?;
+            bytes.push(b'\n');
+        }
+        super::write_atomic(&self.path, &bytes)?;
+        self.file = OpenOptions::new().append(true).read(true).open(&self.path)?;
+        Ok(())
     }
 
     /// The file.
@@ -202,6 +425,11 @@ impl Journal {
                 }
                 Record::Refused { hash, idempotency_key, code, message, .. } => {
                     Replayed::Refused { hash, idempotency_key, code, message }
+                }
+                // Outcomes of accepted videos are applied onto entries
+                // ([`apply`]); the create question is settled.
+                Record::Completed { .. } | Record::Failed { .. } | Record::Downloaded { .. } => {
+                    continue;
                 }
             };
             out.insert(key, state);
@@ -265,7 +493,8 @@ mod tests {
         // The next run appends after the torn line without losing a record.
         let mut again = Journal::open(&p).unwrap();
         again.append(&intent("d", "h4")).unwrap();
-        let state = Journal::replay(Journal::read(&p).unwrap());
+        let records = Journal::read(&p).unwrap();
+        let state = Journal::replay(records);
         assert!(
             matches!(&state["d"], Replayed::Unanswered { .. }),
             "the record after a torn line survives"
@@ -279,5 +508,74 @@ mod tests {
             journal_path(Path::new("out/x.results.json")),
             Path::new("out/x.results.json.journal")
         );
+    }
+
+    #[test]
+    fn apply_replays_outcomes_onto_entries_and_is_idempotent() {
+        let mut entries = BTreeMap::new();
+        entries.insert("a".to_string(), Entry::new("a".into(), 2, "h1".into()));
+        let records = vec![
+            intent("a", "h1"),
+            Record::Accepted {
+                key: "a".into(),
+                hash: "h1".into(),
+                video_id: "v1".into(),
+                at: "t0".into(),
+                idempotency_key: "k".into(),
+            },
+            Record::Completed {
+                key: "a".into(),
+                video_id: "v1".into(),
+                duration_secs: Some(3.0),
+                cost_usd: Some(0.2),
+                video_url: Some("u".into()),
+                captioned_video_url: None,
+                subtitle_url: None,
+                thumbnail_url: Some("t".into()),
+                video_page_url: None,
+                at: "t1".into(),
+            },
+            Record::Downloaded {
+                key: "a".into(),
+                video_id: "v1".into(),
+                file: Some("out/a.mp4".into()),
+                file_bytes: Some(10),
+                captions_file: None,
+                thumbnail_file: Some("out/a.jpg".into()),
+            },
+            // An outcome for another video of the row is stale: ignored.
+            Record::Failed {
+                key: "a".into(),
+                video_id: "v0".into(),
+                code: "x".into(),
+                message: "m".into(),
+                at: "t".into(),
+            },
+        ];
+        apply_all(&mut entries, &records);
+        let once = entries.clone();
+        let e = &once["a"];
+        assert_eq!(e.status, EntryStatus::Completed);
+        assert_eq!(e.video_id.as_deref(), Some("v1"));
+        assert_eq!((e.file.as_deref(), e.file_bytes), (Some("out/a.mp4"), Some(10)));
+        assert_eq!(e.thumbnail_file.as_deref(), Some("out/a.jpg"));
+        assert_eq!(e.cost_usd, Some(0.2));
+        apply_all(&mut entries, &records);
+        assert_eq!(entries, once, "replaying onto a state that has it changes nothing");
+        let failed = Record::Failed {
+            key: "a".into(),
+            video_id: "v1".into(),
+            code: "rendering_failed".into(),
+            message: "m".into(),
+            at: "t".into(),
+        };
+        let mut f = BTreeMap::new();
+        let mut rendering = Entry::new("a".into(), 2, "h1".into());
+        rendering.video_id = Some("v1".into());
+        rendering.status = EntryStatus::Rendering;
+        f.insert("a".to_string(), rendering);
+        assert!(apply(&mut f, &failed));
+        assert!(!apply(&mut f, &failed), "a failure bumps the key generation once");
+        assert_eq!(f["a"].key_generation, 1);
     }
 }

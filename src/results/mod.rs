@@ -1,8 +1,17 @@
 //! The results manifest: one entry per row, sorted by key, written
 //! atomically. It is both the report of a run and the state the next
 //! `plan`/`run` compares against.
+//!
+//! It is meant to be committed: entries are sorted, the formatting is
+//! fixed, nothing in it changes while the video does not (presigned links
+//! expire, so they are not written), and a write that changes nothing
+//! leaves the file byte-identical.
 
 pub mod journal;
+pub mod lock;
+pub mod state;
+
+pub use state::CampaignState;
 
 use std::io::Write;
 use std::path::Path;
@@ -74,21 +83,25 @@ pub struct Entry {
     /// Downloaded captions file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captions_file: Option<String>,
+    /// Downloaded thumbnail (`.jpg` beside the video).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_file: Option<String>,
     /// Link to the video in HeyGen's app (does not expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_page_url: Option<String>,
-    /// Presigned video URL as last fetched (expires; `reelflow status`
-    /// fetches fresh ones).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned video URL as last fetched. Not written: it expires, and
+    /// a committed results file must not change while the video does not
+    /// (`reelflow status` or `videos get` fetch fresh ones).
+    #[serde(default, skip_serializing)]
     pub video_url: Option<String>,
-    /// Presigned captioned-video URL as last fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned captioned-video URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub captioned_video_url: Option<String>,
-    /// Presigned SRT URL as last fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned SRT URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub subtitle_url: Option<String>,
-    /// Thumbnail URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Presigned thumbnail URL as last fetched (not written).
+    #[serde(default, skip_serializing)]
     pub thumbnail_url: Option<String>,
     /// Output length, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +142,7 @@ impl Entry {
             file: None,
             file_bytes: None,
             captions_file: None,
+            thumbnail_file: None,
             video_page_url: None,
             video_url: None,
             captioned_video_url: None,
@@ -262,14 +276,125 @@ impl ResultsFile {
     }
 
     /// Writes atomically (temp file, fsync, rename): readers and a crash
-    /// mid-write only ever see a complete file.
+    /// mid-write only ever see a complete file. When the entries are what
+    /// the file already holds, nothing is written (not even `updated_at`),
+    /// so a rerun that changed nothing leaves a committed file untouched.
     pub fn write(&mut self, path: &Path) -> std::io::Result<()> {
         self.normalize();
-        self.updated_at = now_rfc3339();
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        bytes.push(b'\n');
-        write_atomic(path, &bytes)
+        let mut file = self.clone();
+        let written = write_unless_unchanged(path, |updated_at, w| {
+            file.updated_at = updated_at.to_owned();
+            serde_json::to_writer_pretty(&mut *w, &file).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })?;
+        self.updated_at = written;
+        Ok(())
     }
+}
+
+/// Writes a results file atomically, unless the file on disk already holds
+/// exactly these contents: then it is left alone, `updated_at` included, so
+/// a rerun that changed nothing leaves a committed file byte-identical.
+///
+/// `render(updated_at, out)` serializes the file with that `updated_at`.
+/// It runs once against the file on disk (with its `updated_at`), streamed
+/// and stopped at the first differing byte (the summary comes first, so a
+/// changed count stops it within a few hundred bytes), and once more into
+/// the temp file when something changed. Memory stays O(1) in the file's
+/// size. Returns the `updated_at` the file now has.
+pub fn write_unless_unchanged(
+    path: &Path,
+    mut render: impl FnMut(&str, &mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    if let Some(old_updated) = read_updated_at(path)
+        && let Ok(old) = std::fs::File::open(path)
+    {
+        let mut cmp = SameBytes { old: std::io::BufReader::new(old), differs: false };
+        let rendered = render(&old_updated, &mut cmp);
+        if rendered.is_ok() && !cmp.differs && cmp.at_end() {
+            return Ok(old_updated);
+        }
+        if let Err(e) = rendered
+            && !cmp.differs
+        {
+            return Err(e);
+        }
+    }
+    let updated_at = now_rfc3339_millis();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile::Builder::new().prefix(".reelflow-").suffix(".tmp").tempfile_in(dir)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
+    render(&updated_at, &mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    // Temp files are created private; results are ordinary project files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(updated_at)
+}
+
+/// A writer that compares what is written with a file, failing at the
+/// first difference (which stops the serializer early).
+struct SameBytes<R: std::io::BufRead> {
+    old: R,
+    differs: bool,
+}
+
+impl<R: std::io::BufRead> SameBytes<R> {
+    fn at_end(&mut self) -> bool {
+        self.old.fill_buf().is_ok_and(|b| b.is_empty())
+    }
+}
+
+impl<R: std::io::BufRead> Write for SameBytes<R> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let old = self.old.fill_buf()?;
+            let n = old.len().min(rest.len());
+            if n == 0 || old[..n] != rest[..n] {
+                self.differs = true;
+                return Err(std::io::Error::other("differs from the file on disk"));
+            }
+            self.old.consume(n);
+            rest = &rest[n..];
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The `updated_at` of the results file at `path`, read from its head
+/// (the field comes before the summary and the entries).
+fn read_updated_at(path: &Path) -> Option<String> {
+    let mut head = Vec::with_capacity(4096);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).ok()?, 4096),
+        &mut head,
+    )
+    .ok()?;
+    updated_at_of(&head)
+}
+
+/// The `updated_at` of a results file's bytes, read from its head (the
+/// field comes before the entries).
+fn updated_at_of(bytes: &[u8]) -> Option<String> {
+    const FIELD: &[u8] = b"\"updated_at\": \"";
+    let head = &bytes[..bytes.len().min(4096)];
+    let start = head.windows(FIELD.len()).position(|w| w == FIELD)? + FIELD.len();
+    let len = head[start..].iter().position(|&b| b == b'"')?;
+    String::from_utf8(head[start..start + len].to_vec()).ok()
 }
 
 /// Writes `bytes` to `path` via a temp file in the same folder, fsynced,
@@ -298,6 +423,13 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// Now, RFC 3339 in UTC with millisecond precision: `updated_at` orders
+/// the files of one campaign (see [`CampaignState`]), and two can be
+/// written within one second.
+pub fn now_rfc3339_millis() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
 /// `out/x.results.json` → `out/x.results.shard-2-of-4.json`.
 pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -308,48 +440,11 @@ pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
     path.with_file_name(format!("{stem}.shard-{index}-of-{count}{ext}"))
 }
 
-/// The results file and every shard file beside it, merged (entries by
-/// key; a shard's entry wins over the main file's).
+/// The campaign's state as one results file: the results file, every
+/// shard file beside it and their journals, merged (see [`CampaignState`]).
+/// `Ok(None)` when there is no state at all.
 pub fn read_merged(path: &Path) -> Result<Option<ResultsFile>, String> {
-    let mut merged = ResultsFile::read(path)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (stem, ext) = name
-        .rsplit_once('.')
-        .map(|(s, e)| (s.to_owned(), format!(".{e}")))
-        .unwrap_or((name.clone(), String::new()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    let n =
-                        p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    n.starts_with(&format!("{stem}.shard-"))
-                        && n.ends_with(&ext)
-                        && !n.ends_with(".journal")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    shards.sort();
-    for shard in shards {
-        let Some(file) = ResultsFile::read(&shard)? else { continue };
-        let target = merged.get_or_insert_with(|| ResultsFile { shard: None, ..file.clone() });
-        let mut by_key: std::collections::BTreeMap<String, Entry> =
-            std::mem::take(&mut target.entries).into_iter().map(|e| (e.key.clone(), e)).collect();
-        for e in file.entries {
-            by_key.insert(e.key.clone(), e);
-        }
-        target.entries = by_key.into_values().collect();
-        target.shard = None;
-    }
-    if let Some(m) = &mut merged {
-        m.normalize();
-    }
-    Ok(merged)
+    Ok(CampaignState::load(path)?.results_file(None))
 }
 
 #[cfg(test)]

@@ -13,4 +13,5 @@ mod report;
 mod requests;
 mod run;
 mod sim;
+mod state;
 mod wire;

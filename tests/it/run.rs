@@ -3,10 +3,13 @@
 //! error bodies, running out of credit, failed renders, expired links,
 //! crashes, Ctrl-C), checked against the simulator's own counters.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use reelflow::engine::{self, NullSink, Outcome, RunInput, RunOptions};
+use reelflow::heygen::{Client, ClientConfig, Credential, RetryPolicy, Secret};
 use reelflow::sim::{FAIL_MARKER, FaultKind, FaultRates, FaultRule, SimConfig, Simulator};
 use serde_json::Value;
 
@@ -219,8 +222,9 @@ fn failed_renders_are_recorded_and_retried_on_request() {
         r["entries"].as_array().unwrap().iter().filter(|e| e["status"] == "failed").collect();
     assert_eq!(failed.len(), 2);
     assert!(failed.iter().all(|e| e["error"]["code"] == "rendering_failed" && e["file"].is_null()));
-    // Without --retry-failed nothing is resubmitted; with it, the failed rows are.
-    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 0);
+    // Without --retry-failed nothing is resubmitted (and the failed rows
+    // keep the exit code); with it, the failed rows are.
+    assert_eq!(run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]).code, 5);
     assert_eq!(sim.stats().videos_created, 6);
     let retry = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--retry-failed"]);
     assert_eq!(retry.code, 5, "the marker still fails them");
@@ -263,19 +267,22 @@ fn sigkill_at_any_moment_never_creates_twice_or_loses_a_row() {
     campaign(dir.path(), 16, "", words);
     let base = sim.base_url();
     let mut killed_mid_run = 0;
-    for kill_after_ms in [150u64, 400, 700, 1100, 1600] {
+    // Killed after its n-th event (JSON lines): a point in the run, not a
+    // wall-clock guess.
+    for kill_after_events in [2usize, 6, 14, 24, 40] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
             .current_dir(dir.path())
-            .args(["run", "campaign.yaml", "--yes", "--concurrency", "4"])
+            .args(["run", "campaign.yaml", "--yes", "--concurrency", "4", "--json"])
             .env("HEYGEN_API_KEY", "sk_run_test")
             .env("HEYGEN_BASE_URL", &base)
             .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
             .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let _ = lines.take(kill_after_events).count();
         let _ = child.kill(); // SIGKILL: no cleanup runs
         let _ = child.wait();
         // A journal left behind means the kill landed between a create's
@@ -301,9 +308,9 @@ fn ctrl_c_stops_launching_persists_and_resumes() {
     let sim = background(SimConfig { render_secs: 1.0, max_jobs: 2, ..SimConfig::default() });
     let dir = tempfile::tempdir().unwrap();
     campaign(dir.path(), 8, "", words);
-    let child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
         .current_dir(dir.path())
-        .args(["run", "campaign.yaml", "--yes", "--concurrency", "2"])
+        .args(["run", "campaign.yaml", "--yes", "--concurrency", "2", "--json"])
         .env("HEYGEN_API_KEY", "sk_run_test")
         .env("HEYGEN_BASE_URL", sim.base_url())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
@@ -311,13 +318,24 @@ fn ctrl_c_stops_launching_persists_and_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once two renders are accepted (a point in the run, not a
+    // guess of how long it takes to get there).
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut accepted = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().contains(r#""event":"accepted""#) {
+            accepted += 1;
+            if accepted == 2 {
+                break;
+            }
+        }
+    }
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(130), "{stdout}");
-    assert!(stdout.contains("resumes"), "{stdout}");
+    assert_eq!(out.status.code(), Some(130), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains(r#""reason":"interrupted""#)), "{rest:?}");
     let r = results(dir.path());
     assert!(r["summary"]["completed"].as_u64().unwrap() < 8, "stopped early");
     let resumed = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
@@ -410,4 +428,139 @@ fn the_timeout_stops_launching_even_while_downloads_run() {
     let not_launched = entries.iter().filter(|e| e["error"]["code"] == "timed_out").count();
     assert!(not_launched >= 4, "rows never launched say why: {not_launched}");
     assert_eq!(sim.stats().videos_created as usize, 12 - not_launched);
+}
+
+#[test]
+fn a_flaky_file_host_is_retried_and_a_file_still_missing_is_not_done() {
+    let sim = background(SimConfig { render_secs: 0.2, ..SimConfig::default() });
+    // Four media requests fail (the video of one row, then its retries).
+    sim.push_faults([FaultRule {
+        method: Some("GET".into()),
+        path: "/_sim/media/".into(),
+        kind: FaultKind::Status(503),
+        times: 3,
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 3, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(out.code, 0, "retried until saved: {}", out.transcript());
+    for e in results(dir.path())["entries"].as_array().unwrap() {
+        assert!(dir.path().join(e["file"].as_str().unwrap()).exists());
+        assert!(dir.path().join(e["thumbnail_file"].as_str().unwrap()).exists());
+    }
+    // A host that keeps failing: the run says so and exits non-zero; the
+    // error names the file host, not HeyGen.
+    // Every try of the new row's video (five) fails.
+    sim.push_faults([FaultRule {
+        method: Some("GET".into()),
+        path: "/_sim/media/".into(),
+        kind: FaultKind::Status(503),
+        times: 5,
+    }]);
+    campaign(dir.path(), 4, "", words);
+    let failing = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes"]);
+    assert_eq!(failing.code, 5, "{}", failing.transcript());
+    assert!(failing.stdout.contains("have no file yet"), "{}", failing.stdout);
+    assert!(failing.stderr.contains("file host answered HTTP 503"), "{}", failing.stderr);
+    assert!(!failing.stderr.contains("HeyGen answered 503"), "{}", failing.stderr);
+    let r = results(dir.path());
+    let u003 = r["entries"].as_array().unwrap().iter().find(|e| e["key"] == "u003").unwrap();
+    assert_eq!(u003["status"], "completed");
+    assert!(u003["file"].is_null());
+    // The host is back: `status` fetches the missing file.
+    let fixed = run(dir.path(), &sim, &["status", "campaign.yaml"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.transcript());
+    let r = results(dir.path());
+    let u003 = r["entries"].as_array().unwrap().iter().find(|e| e["key"] == "u003").unwrap();
+    assert!(dir.path().join(u003["file"].as_str().unwrap()).exists());
+    assert_eq!(sim.stats().videos_created, 4);
+}
+
+#[test]
+fn every_429_is_counted_and_a_stray_one_does_not_collapse_the_fan_out() {
+    let sim = background(SimConfig { render_secs: 0.3, ..SimConfig::default() });
+    // 429s on status calls (retried by the client) and one on a create,
+    // unrelated to the job cap of 10.
+    let limited = |path: &str, method: &str, times| FaultRule {
+        method: Some(method.into()),
+        path: path.into(),
+        kind: FaultKind::RateLimit { retry_after: 0 },
+        times,
+    };
+    sim.push_faults([limited("/v3/videos/statuses", "GET", 2), limited("/v3/videos", "POST", 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 12, "", words);
+    let out = run(dir.path(), &sim, &["run", "campaign.yaml", "--yes", "--concurrency", "6"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert!(out.stdout.contains(", 3 429s"), "every endpoint's 429s: {}", out.stdout);
+    assert_eq!(results(dir.path())["summary"]["completed"], 12);
+    assert!(sim.stats().max_jobs_in_flight >= 5, "the stray 429 cost at most one slot");
+    assert_no_double_creates(&sim);
+}
+
+#[tokio::test]
+async fn an_outage_stops_the_run_with_its_state_intact() {
+    // Nothing listens on this port: every request fails to connect.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sim = crate::support::start(SimConfig { render_secs: 0.2, ..SimConfig::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    campaign(dir.path(), 3, "", words);
+    // Plan against the simulator (the catalog), then run against nothing.
+    let planned = plan(dir.path(), &crate::support::client(&sim, "sk_run_test")).await;
+    let mut config = ClientConfig::new(
+        format!("http://127.0.0.1:{port}"),
+        Credential::ApiKey(Secret::new("sk_run_test")),
+    );
+    config.retry = crate::support::quick_retries();
+    let client = Client::new(config).unwrap();
+    let results_path = dir.path().join("out/results.json");
+    let input = RunInput {
+        campaign: "run-test".into(),
+        account: "default".into(),
+        shard: None,
+        jobs: planned,
+        previous: None,
+        orphans: Vec::new(),
+        results_path: results_path.clone(),
+        base_dir: dir.path().to_owned(),
+        retry_failed: false,
+    };
+    let opts = RunOptions {
+        outage_after: Duration::from_millis(300),
+        create_retry: RetryPolicy { retry_rate_limited: false, ..crate::support::quick_retries() },
+        ..RunOptions::default()
+    };
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = engine::run(&client, input, opts, &mut NullSink, None, rx).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Unreachable);
+    assert_eq!(reelflow::exit::UNREACHABLE, 11);
+    assert_eq!(report.unresolved.len(), 3, "creates whose answer never came");
+    // The journal keeps them, so the next run resends with the same keys.
+    let journal = std::fs::read_to_string(dir.path().join("out/results.json.journal")).unwrap();
+    assert_eq!(journal.lines().filter(|l| l.contains(r#""event":"intent""#)).count(), 3);
+    assert!(results_path.exists());
+    assert_eq!(sim.stats().videos_created, 0);
+}
+
+/// Plans the campaign in `dir` with `client`'s catalog.
+async fn plan(dir: &Path, client: &Client) -> Vec<reelflow::plan::PlannedJob> {
+    let manifest = reelflow::manifest::load(&dir.join("campaign.yaml")).unwrap();
+    let source = reelflow::validate::pipeline::CatalogSource {
+        client: client.clone(),
+        cache: None,
+        ttl: Duration::from_secs(60),
+        refresh: true,
+    };
+    let mut planner = reelflow::plan::Planner::new(None, "default", false);
+    let mut planned = Vec::new();
+    let checked = reelflow::validate::pipeline::check(
+        manifest,
+        Some(source),
+        |job, cat| planned.push(planner.add(job, cat)),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(checked.problems.error_count(), 0);
+    planned
 }

@@ -1,0 +1,386 @@
+//! Submit: launch creates within the in-flight bound (the intent fsynced
+//! to the journal before the request future exists), and decide what each
+//! create's outcome means ([`classify`], a pure function).
+
+use std::time::{Duration, Instant};
+
+use super::{Coordinator, Event, Msg, Outcome, Phase, Work};
+use crate::heygen::retry::hedged;
+use crate::heygen::{ApiErrorKind, Error};
+use crate::render::JobRequest;
+use crate::results::journal::Record;
+use crate::results::now_rfc3339;
+
+/// Creates whose outcome stays unknown this many times are left to the
+/// next run (which resends them with the same key).
+const MAX_UNKNOWN: u32 = 5;
+
+/// What a create's outcome means for the run.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Verdict {
+    /// Accepted as this video.
+    Accepted(String),
+    /// 429: the job cap; requeue and wait as asked.
+    RateLimited {
+        /// The server's `Retry-After`, or a second.
+        retry_after: Duration,
+    },
+    /// Refused, and no further create can succeed (credit, auth): stop
+    /// launching.
+    Stop {
+        /// Stable reason (`insufficient_credit`, `auth`).
+        reason: &'static str,
+        /// The run's outcome.
+        outcome: Outcome,
+        /// HeyGen's code.
+        code: String,
+        /// HeyGen's message.
+        message: String,
+        /// For the user.
+        display: String,
+    },
+    /// This row's create is refused for good (a bad field, a voice it may
+    /// not use); the others go on.
+    Refused {
+        /// HeyGen's code.
+        code: String,
+        /// HeyGen's message, naming the field.
+        message: String,
+    },
+    /// No answer (5xx, timeout, lost connection, 409 in progress): the
+    /// video may exist. Resend later with the same key; HeyGen replays.
+    Unknown {
+        /// What happened.
+        error: String,
+        /// It never reached HeyGen or got no answer at all (not an API
+        /// answer): counts towards an outage.
+        transport: bool,
+    },
+}
+
+/// When a create still unanswered gets a second copy: well past its usual
+/// latency (HeyGen's p99 is ~31 s, so never sooner than 2 s, and no later
+/// than 30 s).
+pub(super) fn create_hedge_after(typical: Option<Duration>) -> Duration {
+    typical
+        .map_or(Duration::from_secs(30), |t| t * 6)
+        .clamp(Duration::from_secs(2), Duration::from_secs(30))
+}
+
+/// Classifies a create's result.
+pub(super) fn classify(result: Result<String, Error>) -> Verdict {
+    let e = match result {
+        Ok(video_id) => return Verdict::Accepted(video_id),
+        Err(e) => e,
+    };
+    let transport = matches!(e, Error::Network { .. } | Error::Timeout { .. });
+    let Some(a) = e.api().cloned() else {
+        return Verdict::Unknown { error: e.to_string(), transport };
+    };
+    match a.kind {
+        ApiErrorKind::RateLimited => {
+            Verdict::RateLimited { retry_after: a.retry_after.unwrap_or(Duration::from_secs(1)) }
+        }
+        ApiErrorKind::InsufficientCredit | ApiErrorKind::QuotaExceeded | ApiErrorKind::Auth => {
+            let (reason, outcome) = if a.kind == ApiErrorKind::Auth {
+                ("auth", Outcome::AuthFailed)
+            } else {
+                ("insufficient_credit", Outcome::CreditStop)
+            };
+            let display = format!(
+                "HeyGen answered {} {}: {}; no more jobs are launched",
+                a.status, a.body.code, a.body.message
+            );
+            Verdict::Stop {
+                reason,
+                outcome,
+                code: a.body.code.clone(),
+                message: a.body.message.clone(),
+                display,
+            }
+        }
+        // A 403 names one row's resource (a voice it may not use): that
+        // row is refused, the others go on.
+        ApiErrorKind::InvalidParameter
+        | ApiErrorKind::NotFound
+        | ApiErrorKind::Forbidden
+        | ApiErrorKind::Conflict
+        | ApiErrorKind::Other => {
+            let message = match &a.body.param {
+                Some(p) if !p.is_empty() => format!("{} (field {p})", a.body.message),
+                _ => a.body.message.clone(),
+            };
+            Verdict::Refused { code: a.body.code.clone(), message }
+        }
+        ApiErrorKind::Server | ApiErrorKind::RequestInProgress => {
+            Verdict::Unknown { error: e.to_string(), transport: false }
+        }
+    }
+}
+
+impl<'a> Coordinator<'a> {
+    /// Launches queued creates while the bound and the budget allow.
+    pub(super) fn launch(&mut self, work: &mut Work<'a>, now: Instant) {
+        if self.create_backoff_until.is_some_and(|t| now < t) {
+            return;
+        }
+        while self.stop_reason.is_none() && self.limit.allows(self.in_flight, now) {
+            let Some(&slot) = self.queue.front() else { break };
+            let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
+            if let Some(cap) = self.opts.max_cost_usd
+                && self.committed_usd + est > cap + 1e-9
+            {
+                let msg = format!(
+                    "the cost cap ${cap:.2} is reached (${:.2} committed); no more jobs are launched",
+                    self.committed_usd
+                );
+                self.stop("cost_cap", &msg, Outcome::CreditStop);
+                break;
+            }
+            self.queue.pop_front();
+            let s = &self.slots[slot];
+            let Some(job) = s.job.as_ref() else { continue };
+            let (_, path) = job.job.request.endpoint();
+            let record = Record::Intent {
+                key: s.key.clone(),
+                hash: job.hash.clone(),
+                idempotency_key: s.idempotency_key.clone(),
+                path,
+                body: job.job.request.body_json(),
+                at: now_rfc3339(),
+            };
+            // The journal-before-send rule: the intent is on disk before
+            // the create future exists.
+            let started = Instant::now();
+            let written = self.journal.as_mut().map_or(Ok(()), |j| j.append(&record));
+            self.state_time += started.elapsed();
+            if let Err(e) = written {
+                self.queue.push_front(slot);
+                self.journal_failed(&e);
+                break;
+            }
+            self.committed_usd += est;
+            self.in_flight += 1;
+            let key = s.key.clone();
+            let idem = s.idempotency_key.clone();
+            let request = job.job.request.clone();
+            self.set_phase(slot, Phase::Creating { sent: now });
+            self.slots[slot].unanswered = true;
+            if let Some(e) = self.entries.get_mut(&key) {
+                e.attempts += 1;
+            }
+            self.emit(Event::Submitting { key, idempotency_key: idem.clone() });
+            let client = self.client;
+            let policy = self.opts.create_retry;
+            let hedge = create_hedge_after(self.create_latency);
+            work.push(Box::pin(async move {
+                // A create that hangs gets a second copy with the same
+                // Idempotency-Key: HeyGen answers it once (a replay, or
+                // 409 while the first is in progress), so it only frees
+                // the slot sooner.
+                let started = Instant::now();
+                let result = hedged(hedge, 2, || async {
+                    match &request {
+                        JobRequest::Video(r) => client
+                            .create_video_with(r, Some(&idem), policy)
+                            .await
+                            .map(|v| v.video_id),
+                        JobRequest::Template { template_id, body } => client
+                            .generate_from_template(template_id, body, Some(&idem), Some(policy))
+                            .await
+                            .map(|v| v.id),
+                    }
+                })
+                .await;
+                Msg::Created { slot, result, took: started.elapsed() }
+            }));
+        }
+    }
+
+    /// A create came back after `took`.
+    pub(super) fn on_created(
+        &mut self,
+        slot: usize,
+        result: Result<String, Error>,
+        took: Duration,
+    ) {
+        let now = Instant::now();
+        if result.is_ok() {
+            self.create_latency = Some(match self.create_latency {
+                Some(l) => (l * 3 + took) / 4,
+                None => took,
+            });
+        }
+        let sent = match self.slots[slot].phase {
+            Phase::Creating { sent } => sent,
+            _ => now,
+        };
+        self.in_flight -= 1;
+        let key = self.slots[slot].key.clone();
+        let hash = self.slots[slot].job.as_ref().map(|j| j.hash.clone()).unwrap_or_default();
+        let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
+        let verdict = classify(result);
+        let transport = matches!(verdict, Verdict::Unknown { transport: true, .. });
+        self.reachable(now, transport);
+        if transport {
+            // HeyGen cannot be reached: wait before sending more; the
+            // outage rule decides when to give up, not each row's count.
+            self.create_failures_in_row += 1;
+            self.create_backoff_until =
+                Some(now + super::follow::failure_backoff(self.create_failures_in_row));
+        } else {
+            self.create_failures_in_row = 0;
+            self.create_backoff_until = None;
+        }
+        match verdict {
+            Verdict::Accepted(video_id) => {
+                self.slots[slot].unanswered = false;
+                self.accepted += 1;
+                self.in_flight += 1;
+                self.set_phase(slot, Phase::rendering(video_id.clone(), now, Some(now), true));
+                let rendering = self.rendering_count();
+                self.limit.on_accepted(sent, rendering);
+                self.record(Record::Accepted {
+                    key: key.clone(),
+                    hash,
+                    video_id: video_id.clone(),
+                    at: now_rfc3339(),
+                    idempotency_key: self.slots[slot].idempotency_key.clone(),
+                });
+                self.emit(Event::Accepted { key, video_id });
+            }
+            Verdict::RateLimited { retry_after } => {
+                self.committed_usd -= est;
+                let rendering = self.rendering_count();
+                let changed = self.limit.on_rate_limited(sent, rendering, retry_after, now);
+                self.set_phase(slot, Phase::Queued);
+                self.queue.push_front(slot);
+                if changed {
+                    let limit = self.limit.current();
+                    self.emit(Event::RateLimited {
+                        limit,
+                        retry_after_secs: retry_after.as_secs_f64(),
+                    });
+                }
+            }
+            Verdict::Stop { reason, outcome, code, message, display } => {
+                self.committed_usd -= est;
+                self.refuse(slot, &code, &message);
+                self.stop(reason, &display, outcome);
+            }
+            Verdict::Refused { code, message } => {
+                self.committed_usd -= est;
+                self.refuse(slot, &code, &message);
+                self.failed_this_run += 1;
+                self.emit(Event::Rejected { key, code, message });
+            }
+            Verdict::Unknown { error, transport } => {
+                self.committed_usd -= est;
+                if !transport {
+                    self.slots[slot].create_failures += 1;
+                }
+                if self.slots[slot].create_failures >= MAX_UNKNOWN {
+                    self.set_phase(slot, Phase::Idle);
+                    if let Some(en) = self.entries.get_mut(&key) {
+                        super::ledger::not_submitted(
+                            en,
+                            "create_outcome_unknown",
+                            &format!(
+                                "{error}; the next run resends it with the same Idempotency-Key"
+                            ),
+                        );
+                    }
+                    self.failed_this_run += 1;
+                    self.changed = true;
+                } else {
+                    self.set_phase(slot, Phase::Queued);
+                    self.queue.push_back(slot);
+                    self.emit(Event::Retrying {
+                        request: format!("create {key}"),
+                        error,
+                        delay_secs: 0.0,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A create HeyGen refused: no video exists, the row is not submitted.
+    fn refuse(&mut self, slot: usize, code: &str, message: &str) {
+        let key = self.slots[slot].key.clone();
+        let hash = self.slots[slot].job.as_ref().map(|j| j.hash.clone()).unwrap_or_default();
+        let idempotency_key = self.slots[slot].idempotency_key.clone();
+        self.slots[slot].unanswered = false;
+        self.set_phase(slot, Phase::Idle);
+        self.record(Record::Refused {
+            key: key.clone(),
+            hash,
+            idempotency_key,
+            code: code.into(),
+            message: message.into(),
+        });
+        if let Some(e) = self.entries.get_mut(&key) {
+            // The refused key must not be sent again.
+            e.key_generation += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heygen::ApiError;
+    use crate::heygen::wire::ErrorBody;
+
+    fn api(status: u16, code: &str, param: Option<&str>, retry_after: Option<u64>) -> Error {
+        let body = ErrorBody {
+            code: code.into(),
+            message: "msg".into(),
+            param: param.map(str::to_owned),
+            doc_url: None,
+        };
+        Error::from(ApiError::new(status, body, None, retry_after.map(Duration::from_secs)))
+    }
+
+    #[test]
+    fn a_create_is_hedged_well_past_its_usual_latency() {
+        assert_eq!(create_hedge_after(None), Duration::from_secs(30));
+        assert_eq!(create_hedge_after(Some(Duration::from_millis(5))), Duration::from_secs(2));
+        assert_eq!(create_hedge_after(Some(Duration::from_secs(1))), Duration::from_secs(6));
+        assert_eq!(create_hedge_after(Some(Duration::from_secs(20))), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn create_outcomes_are_classified() {
+        assert_eq!(classify(Ok("v1".into())), Verdict::Accepted("v1".into()));
+        assert_eq!(
+            classify(Err(api(429, "rate_limit_exceeded", None, Some(3)))),
+            Verdict::RateLimited { retry_after: Duration::from_secs(3) }
+        );
+        assert!(matches!(
+            classify(Err(api(402, "insufficient_credit", None, None))),
+            Verdict::Stop { outcome: Outcome::CreditStop, .. }
+        ));
+        assert!(matches!(
+            classify(Err(api(401, "unauthorized", None, None))),
+            Verdict::Stop { outcome: Outcome::AuthFailed, reason: "auth", .. }
+        ));
+        assert_eq!(
+            classify(Err(api(400, "invalid_parameter", Some("voice_id"), None))),
+            Verdict::Refused {
+                code: "invalid_parameter".into(),
+                message: "msg (field voice_id)".into()
+            }
+        );
+        assert!(matches!(
+            classify(Err(api(503, "internal_error", None, None))),
+            Verdict::Unknown { transport: false, .. }
+        ));
+        let lost = Error::Network {
+            method: "POST".into(),
+            path: "/v3/videos".into(),
+            reason: "reset".into(),
+        };
+        assert!(matches!(classify(Err(lost)), Verdict::Unknown { transport: true, .. }));
+    }
+}
