@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod lua;
 mod manifests;
+mod newcomer;
 mod requests;
 mod run;
 mod sim;
