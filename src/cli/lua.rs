@@ -53,6 +53,8 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
         }
         Err(e @ ScriptError::TimedOut(_)) => Err(Failure::new(exit::FAILURE, "lua_timeout", e.to_string())
             .hint("raise --timeout if the script needs longer; a pattern like `.-.-.-b` on a long string backtracks for a very long time")),
+        // The reader of stdout went away (`| head -1`): end quietly.
+        Err(ScriptError::OutputClosed) => Ok(exit::SUCCESS),
         Err(e @ ScriptError::Setup(_)) => Err(Failure::new(exit::FAILURE, "lua", e.to_string())),
     }
 }

@@ -35,6 +35,7 @@ use crate::exit;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    output::end_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

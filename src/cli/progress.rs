@@ -13,7 +13,7 @@ pub struct JsonLines;
 
 impl EventSink for JsonLines {
     fn event(&mut self, event: &Event) {
-        let mut out = std::io::stdout().lock();
+        let mut out = super::output::stdout();
         if serde_json::to_writer(&mut out, event).is_ok() {
             let _ = writeln!(out);
         }

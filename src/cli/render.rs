@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: &RenderArgs) -> Result<u8, Failure> {
     let campaign = m.manifest.name.clone();
     let json = ctx.global.json;
     let mut printed = 0u64;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(super::output::stdout());
     let checked = check(ctx, m, None, |job, _| {
         if args.row.as_deref().is_some_and(|k| k != job.key) {
             return;

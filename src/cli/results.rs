@@ -38,7 +38,7 @@ pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
             )
         }
         ResultsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut w = csv::Writer::from_writer(super::output::stdout());
             let header = [
                 "key",
                 "row",

@@ -8,7 +8,8 @@
 
 pub mod functions;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,11 @@ pub enum ScriptError {
     /// The sandbox could not be set up.
     #[error("cannot start Lua: {0}")]
     Setup(String),
+    /// `print` found stdout closed (`reelflow lua s.lua | head -1`): the
+    /// script was stopped, as a shell pipeline stops its writer. Not a
+    /// failure of the script.
+    #[error("stdout was closed; the script was stopped")]
+    OutputClosed,
 }
 
 /// State shared by the bindings of one script run.
@@ -89,6 +95,8 @@ struct Shared {
     /// The last HeyGen error raised into Lua, to pick the exit code if the
     /// script does not catch it.
     last_api_error: Mutex<Option<(String, u8)>>,
+    /// `print` found stdout closed.
+    output_closed: AtomicBool,
 }
 
 /// Runs `source` (named `chunk_name` in messages). Call from a blocking
@@ -137,7 +145,9 @@ fn run_here(
     deadline: Option<Instant>,
 ) -> Result<Json, ScriptError> {
     let lua = sandbox(&opts, deadline).map_err(|e| ScriptError::Setup(e.to_string()))?;
-    let shared = Arc::new(Shared { clients, handle, opts, last_api_error: Mutex::new(None) });
+    let shared = Arc::new(Shared { clients, handle, opts, last_api_error: Mutex::new(None),
+        output_closed: AtomicBool::new(false),
+    });
     install(&lua, &shared).map_err(|e| ScriptError::Setup(e.to_string()))?;
     let chunk = lua.load(source).set_name(format!("@{chunk_name}"));
     let function = chunk.into_function().map_err(|e| ScriptError::Syntax(clean(&e)))?;
@@ -152,6 +162,7 @@ fn run_here(
         ScriptError::Runtime { message, api_exit }
     };
     match function.call::<Value>(()) {
+        _ if shared.output_closed.load(Ordering::Relaxed) => Err(ScriptError::OutputClosed),
         Ok(Value::Nil) => Ok(Json::Null),
         Ok(v) => lua.from_value(v).map_err(|e| {
             runtime(format!("the script's return value cannot be turned into JSON: {}", clean(&e)))
@@ -222,6 +233,7 @@ fn stop_for_good(lua: &Lua, message: String) -> mlua::Result<VmState> {
 fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
     let g = lua.globals();
     let to_stderr = shared.opts.print_to_stderr;
+    let s = shared.clone();
     g.set(
         "print",
         lua.create_function(move |lua, args: mlua::MultiValue| {
@@ -230,13 +242,23 @@ fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
             for a in args {
                 parts.push(tostring.call::<String>(a)?);
             }
-            let line = parts.join("\t");
-            if to_stderr {
-                eprintln!("{line}");
+            let mut line = parts.join("\t");
+            line.push('\n');
+            let written = if to_stderr {
+                std::io::stderr().lock().write_all(line.as_bytes())
             } else {
-                println!("{line}");
+                let mut out = std::io::stdout().lock();
+                out.write_all(line.as_bytes()).and_then(|()| out.flush())
+            };
+            match written {
+                // Nobody reads any more: stop the script (pcall cannot
+                // keep it going) and let the caller end quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    s.output_closed.store(true, Ordering::Relaxed);
+                    stop_for_good(lua, "stdout was closed".into()).map(|_| ())
+                }
+                _ => Ok(()),
             }
-            Ok(())
         })?,
     )?;
     g.set(

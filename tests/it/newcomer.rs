@@ -39,3 +39,49 @@ fn a_missing_key_names_the_variable_to_set() {
     assert!(transcript.contains("--offline"), "{transcript}");
     settings().bind(|| insta::assert_snapshot!("newcomer_missing_key", transcript));
 }
+
+/// Runs `reelflow args…` with stdout a pipe whose reader is already gone
+/// (what `reelflow … | head -1` becomes once `head` has its line), in the
+/// same clean environment as [`reelflow`]. Returns the exit code and stderr.
+fn into_closed_pipe(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
+    cmd.current_dir(cwd).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env("REELFLOW_SIM_STATE", "none")
+        .env("REELFLOW_CACHE_DIR", cwd.join(".cache"))
+        .envs(env.iter().copied())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let out = cmd.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = examples();
+    std::fs::write(dir.path().join("s.lua"), "for i = 1, 100000 do print(i) end\n").unwrap();
+    let fast = [("REELFLOW_SIM_RENDER_SECS", "0.05")];
+    // A run leaves results to export.
+    let ran = reelflow(dir.path(), &["--sim", "run", "onboarding/manifest.yaml", "--yes"], &fast);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for args in [
+        &["results", "onboarding/manifest.yaml", "--format", "json"][..],
+        &["results", "onboarding/manifest.yaml"],
+        &["lua", "s.lua", "--sim"],
+        &["schema"],
+        &["doc"],
+        &["--sim", "avatars"],
+        &["--sim", "voices", "--json"],
+        &["render", "onboarding/manifest.yaml"],
+    ] {
+        let (code, stderr) = into_closed_pipe(dir.path(), args, &fast);
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "reelflow {}", args.join(" "));
+    }
+}
