@@ -269,7 +269,7 @@ pub struct RunArgs {
     /// The manifest YAML
     pub manifest: PathBuf,
     /// Most render jobs in flight [default: run.concurrency, else 8]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: Option<u32>,
     /// Stop launching once this run's estimated spend would pass USD [default: run.max_cost_usd]
     #[arg(long, value_name = "USD")]

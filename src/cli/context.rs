@@ -175,3 +175,19 @@ impl Context {
         self.maker.client(&name, observer)
     }
 }
+
+/// HeyGen's cap on render jobs in flight per pay-as-you-go account
+/// (Enterprise: 20 or more, by contract).
+pub const PAYG_JOB_CAP: usize = 10;
+
+/// A note when `concurrency` asks for more jobs in flight than HeyGen lets
+/// a pay-as-you-go account have: the extra creates are answered 429 and the
+/// run backs off, so the number is not what the user will get.
+pub fn concurrency_note(concurrency: usize) -> Option<String> {
+    (concurrency > PAYG_JOB_CAP).then(|| {
+        format!(
+            "note: concurrency {concurrency} is above HeyGen's cap of {PAYG_JOB_CAP} jobs in flight per pay-as-you-go account \
+             (Enterprise: by contract); creates beyond the account's cap are answered 429 and the run backs off to it"
+        )
+    })
+}

@@ -95,6 +95,9 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         timeout: args.timeout.unwrap_or(base.timeout),
         ..base
     };
+    if let Some(text) = super::context::concurrency_note(opts.concurrency) {
+        note(text);
+    }
     let input = RunInput {
         campaign: m.manifest.name.clone(),
         account,

@@ -85,3 +85,19 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert_eq!((code, stderr.as_str()), (Some(0), ""), "reelflow {}", args.join(" "));
     }
 }
+
+#[test]
+fn concurrency_zero_is_a_flag_error_and_above_the_cap_gets_a_note() {
+    let dir = examples();
+    let zero = reelflow(dir.path(), &["--sim", "run", "onboarding/manifest.yaml", "--concurrency", "0"], &[]);
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
+    assert!(zero.stderr.contains("--concurrency"), "{}", zero.stderr);
+    let fast = [("REELFLOW_SIM_RENDER_SECS", "0.05")];
+    let args = ["--sim", "run", "onboarding/manifest.yaml", "--yes", "--concurrency", "12"];
+    let high = reelflow(dir.path(), &args, &fast);
+    assert_eq!(high.code, 0, "{}", high.stderr);
+    assert!(high.stderr.contains("concurrency 12 is above HeyGen's cap of 10"), "{}", high.stderr);
+    let args = ["--sim", "run", "onboarding/manifest.yaml", "--yes", "--concurrency", "10"];
+    let at_cap = reelflow(dir.path(), &args, &fast);
+    assert!(!at_cap.stderr.contains("HeyGen's cap"), "{}", at_cap.stderr);
+}
