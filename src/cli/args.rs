@@ -142,13 +142,13 @@ pub struct VoicesArgs {
     #[arg(long)]
     pub language: Option<String>,
     /// Only `male` or `female` voices
-    #[arg(long)]
+    #[arg(long, value_parser = ["male", "female"])]
     pub gender: Option<String>,
     /// Only public voices or only your private clones [default: both]
     #[arg(long = "type", value_enum)]
     pub kind: Option<OwnershipArg>,
-    /// Only voices of this engine, e.g. starfish
-    #[arg(long)]
+    /// Only voices usable with this engine (the `engine_type`s of `voice_settings`)
+    #[arg(long, value_parser = ["starfish", "elevenlabs", "fish"])]
     pub engine: Option<String>,
 }
 

@@ -101,3 +101,19 @@ fn concurrency_zero_is_a_flag_error_and_above_the_cap_gets_a_note() {
     let at_cap = reelflow(dir.path(), &args, &fast);
     assert!(!at_cap.stderr.contains("HeyGen's cap"), "{}", at_cap.stderr);
 }
+
+#[test]
+fn voice_filters_are_checked_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, listed) in [
+        (&["--sim", "voices", "--engine", "bogus"][..], "starfish"),
+        (&["--sim", "voices", "--gender", "Female"], "male, female"),
+    ] {
+        let out = reelflow(dir.path(), args, &[]);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(listed), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    let ok = reelflow(dir.path(), &["--sim", "voices", "--gender", "female", "--engine", "starfish"], &[]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+}
