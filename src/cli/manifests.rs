@@ -80,14 +80,12 @@ pub fn catalog_source(
         return Ok(None);
     }
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let client = ctx
-        .client(Some(&account))
-        .map_err(|f| {
-            // Keep the account's own hint (it names the variable to set).
-            let first = f.hint.clone().map(|h| format!("{h}; ")).unwrap_or_default();
-            let sim = if first.contains("--sim") { "" } else { ", or --sim" };
-            f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
-        })?;
+    let client = ctx.client(Some(&account)).map_err(|f| {
+        // Keep the account's own hint (it names the variable to set).
+        let first = f.hint.clone().map(|h| format!("{h}; ")).unwrap_or_default();
+        let sim = if first.contains("--sim") { "" } else { ", or --sim" };
+        f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
+    })?;
     let ttl = std::env::var("REELFLOW_CATALOG_TTL")
         .ok()
         .and_then(|v| humantime::parse_duration(&v).ok())

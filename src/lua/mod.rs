@@ -80,11 +80,31 @@ pub enum ScriptError {
     /// The sandbox could not be set up.
     #[error("cannot start Lua: {0}")]
     Setup(String),
+    /// One of the script's limits stopped it. `pcall` cannot catch this
+    /// (the limit keeps failing every instruction), so the fix is the limit.
+    #[error("{message}")]
+    Limit {
+        /// Which limit.
+        limit: Limit,
+        /// The message, with file and line when Lua code was running.
+        message: String,
+    },
     /// `print` found stdout closed (`reelflow lua s.lua | head -1`): the
     /// script was stopped, as a shell pipeline stops its writer. Not a
     /// failure of the script.
     #[error("stdout was closed; the script was stopped")]
     OutputClosed,
+}
+
+/// The limits of [`ScriptOptions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`ScriptOptions::max_instructions`].
+    Instructions,
+    /// [`ScriptOptions::max_memory`].
+    Memory,
+    /// [`ScriptOptions::timeout`].
+    Time,
 }
 
 /// State shared by the bindings of one script run.
@@ -127,7 +147,9 @@ pub fn run(
         .map_err(|e| ScriptError::Setup(e.to_string()))?;
     // The hook stops Lua code at the deadline with a located message; the
     // grace period only runs out for a script stuck in C.
-    match rx.recv_timeout(limit + Duration::from_secs(2)) {
+    // The hook runs every 10,000 instructions (microseconds), so a short
+    // grace is plenty; a long one made `--timeout 3s` take 5 s.
+    match rx.recv_timeout(limit + Duration::from_millis(200)) {
         Ok(outcome) => outcome,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ScriptError::TimedOut(limit)),
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -144,8 +166,14 @@ fn run_here(
     handle: tokio::runtime::Handle,
     deadline: Option<Instant>,
 ) -> Result<Json, ScriptError> {
-    let lua = sandbox(&opts, deadline).map_err(|e| ScriptError::Setup(e.to_string()))?;
-    let shared = Arc::new(Shared { clients, handle, opts, last_api_error: Mutex::new(None),
+    let stopped_by = Arc::new(Mutex::new(None));
+    let lua = sandbox(&opts, deadline, stopped_by.clone())
+        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        clients,
+        handle,
+        opts,
+        last_api_error: Mutex::new(None),
         output_closed: AtomicBool::new(false),
     });
     install(&lua, &shared).map_err(|e| ScriptError::Setup(e.to_string()))?;
@@ -167,7 +195,26 @@ fn run_here(
         Ok(v) => lua.from_value(v).map_err(|e| {
             runtime(format!("the script's return value cannot be turned into JSON: {}", clean(&e)))
         }),
-        Err(e) => Err(runtime(clean(&e))),
+        Err(e) => {
+            let limit = match *stopped_by.lock().unwrap_or_else(|p| p.into_inner()) {
+                Some(limit) => Some(limit),
+                None if is_memory_error(&e) => Some(Limit::Memory),
+                None => None,
+            };
+            match limit {
+                Some(limit) => Err(ScriptError::Limit { limit, message: clean(&e) }),
+                None => Err(runtime(clean(&e))),
+            }
+        }
+    }
+}
+
+/// Whether Lua ran out of its memory limit (possibly inside a callback).
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        _ => false,
     }
 }
 
@@ -182,7 +229,11 @@ fn clean(e: &mlua::Error) -> String {
 }
 
 /// A Lua state with only safe libraries and the limits applied.
-fn sandbox(opts: &ScriptOptions, deadline: Option<Instant>) -> mlua::Result<Lua> {
+fn sandbox(
+    opts: &ScriptOptions,
+    deadline: Option<Instant>,
+    stopped_by: Arc<Mutex<Option<Limit>>>,
+) -> mlua::Result<Lua> {
     let libs = StdLib::STRING
         | StdLib::TABLE
         | StdLib::MATH
@@ -206,13 +257,14 @@ fn sandbox(opts: &ScriptOptions, deadline: Option<Instant>) -> mlua::Result<Lua>
     let max = opts.max_instructions;
     // A global hook, so coroutines are counted too.
     lua.set_global_hook(HookTriggers::new().every_nth_instruction(step), move |lua, _| {
-        let over = if used.fetch_add(1, Ordering::Relaxed) + 1 > budget {
-            format!("the script ran past its limit of {max} instructions")
+        let (limit, over) = if used.fetch_add(1, Ordering::Relaxed) + 1 > budget {
+            (Limit::Instructions, format!("the script ran past its limit of {max} instructions"))
         } else if deadline.is_some_and(|d| Instant::now() >= d) {
-            "the script ran past its time limit".to_owned()
+            (Limit::Time, "the script ran past its time limit".to_owned())
         } else {
             return Ok(VmState::Continue);
         };
+        stopped_by.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(limit);
         stop_for_good(lua, over)
     })?;
     Ok(lua)

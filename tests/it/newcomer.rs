@@ -89,7 +89,11 @@ fn output_into_a_closed_pipe_ends_quietly() {
 #[test]
 fn concurrency_zero_is_a_flag_error_and_above_the_cap_gets_a_note() {
     let dir = examples();
-    let zero = reelflow(dir.path(), &["--sim", "run", "onboarding/manifest.yaml", "--concurrency", "0"], &[]);
+    let zero = reelflow(
+        dir.path(),
+        &["--sim", "run", "onboarding/manifest.yaml", "--concurrency", "0"],
+        &[],
+    );
     assert_eq!(zero.code, 2, "{}", zero.stderr);
     assert!(zero.stderr.contains("--concurrency"), "{}", zero.stderr);
     let fast = [("REELFLOW_SIM_RENDER_SECS", "0.05")];
@@ -114,6 +118,40 @@ fn voice_filters_are_checked_before_any_request() {
         assert!(out.stderr.contains(listed), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
     }
-    let ok = reelflow(dir.path(), &["--sim", "voices", "--gender", "female", "--engine", "starfish"], &[]);
+    let ok = reelflow(
+        dir.path(),
+        &["--sim", "voices", "--gender", "female", "--engine", "starfish"],
+        &[],
+    );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
+}
+
+#[test]
+fn lua_limits_name_their_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for (script, args, flag) in [
+        (
+            "local function spin() while true do end end\nwhile true do pcall(spin) end",
+            &["--max-instructions", "100000"][..],
+            "raise --max-instructions (now 100000)",
+        ),
+        (
+            "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) end",
+            &["--max-memory-mib", "16"],
+            "raise --max-memory-mib (now 16)",
+        ),
+        (
+            "print(string.find(string.rep('a', 20000), '.-.-.-b'))",
+            &["--timeout", "1s"],
+            "raise --timeout",
+        ),
+    ] {
+        std::fs::write(dir.path().join("s.lua"), script).unwrap();
+        let mut all = vec!["--sim", "lua", "s.lua"];
+        all.extend_from_slice(args);
+        let out = reelflow(dir.path(), &all, &[]);
+        assert_eq!(out.code, 1, "{}", out.transcript());
+        assert!(out.stderr.contains(flag), "{flag}: {}", out.stderr);
+        assert!(!out.stderr.contains("wrap calls in pcall"), "{}", out.stderr);
+    }
 }
