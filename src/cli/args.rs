@@ -459,4 +459,7 @@ pub struct ServeArgs {
     /// Seed of every random choice
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Accept only this API key (repeatable) and answer others 401, to rehearse a wrong key [default: any]
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Vec<String>,
 }

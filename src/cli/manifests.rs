@@ -117,7 +117,12 @@ pub async fn check(
         Ok(c) => Ok(c),
         Err(CheckError::Invalid(ds)) => Err(invalid_manifest(&path, &ds)),
         Err(CheckError::Api(e)) => {
-            Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it"))
+            let f = Failure::from(e);
+            // A rejected key is fixed by fixing the key, not by skipping the catalog.
+            if f.exit == exit::AUTH_ERROR {
+                return Err(f);
+            }
+            Err(f.hint("fetching the catalog failed; --offline checks without it"))
         }
     }
 }

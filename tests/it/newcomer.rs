@@ -155,3 +155,74 @@ fn lua_limits_name_their_flag() {
         assert!(!out.stderr.contains("wrap calls in pcall"), "{}", out.stderr);
     }
 }
+
+/// Kills the served simulator when the test ends, pass or fail.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sim_serve_prints_a_usable_url_names_a_busy_address_and_rehearses_a_wrong_key() {
+    use std::io::BufRead;
+    let dir = examples();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"))
+        .args([
+            "sim",
+            "serve",
+            "--addr",
+            "0.0.0.0:0",
+            "--api-key",
+            "sk_right",
+            "--render-secs",
+            "0.05",
+        ])
+        .env("REELFLOW_SIM_STATE", "none")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let served = Served(child);
+    let mut banner = String::new();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("counters:") {
+            break;
+        }
+    }
+    let url = banner
+        .split_whitespace()
+        .skip_while(|w| *w != "--base-url")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no --base-url in {banner}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{banner}");
+    let port = url.rsplit(':').next().unwrap().to_owned();
+
+    // The printed URL works with the right key…
+    let me = reelflow(dir.path(), &["--base-url", &url, "me"], &[("HEYGEN_API_KEY", "sk_right")]);
+    assert_eq!(me.code, 0, "{}", me.stderr);
+    // …and a wrong key is rejected, with a hint about the key, not --offline.
+    let wrong = reelflow(
+        dir.path(),
+        &["--base-url", &url, "validate", "onboarding/manifest.yaml"],
+        &[("HEYGEN_API_KEY", "sk_wrong")],
+    );
+    assert_eq!(wrong.code, 8, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("API key"), "{}", wrong.stderr);
+    assert!(!wrong.stderr.contains("--offline"), "{}", wrong.stderr);
+
+    // A second server on the same address says which address is taken.
+    let busy = reelflow(dir.path(), &["sim", "serve", "--addr", &format!("0.0.0.0:{port}")], &[]);
+    assert_eq!(busy.code, 1, "{}", busy.stderr);
+    assert!(busy.stderr.contains(&format!("cannot listen on 0.0.0.0:{port}")), "{}", busy.stderr);
+    drop(served);
+}
