@@ -79,8 +79,14 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         plan_jobs(ctx, &m, source, previous.as_ref(), &account, shard, args.retry_failed).await?;
     let to_submit = summary.to_submit.videos;
     let cap = args.max_cost.or(m.manifest.run.max_cost_usd);
-    if to_submit > 0 && ctx.sim().is_none() && !args.yes {
-        confirm(&client, &summary.to_submit, cap).await?;
+    if to_submit > 0
+        && ctx.sim().is_none()
+        && !args.yes
+        && !confirm(&client, &summary.to_submit, cap).await?
+    {
+        // The user's choice, not an error: exit 0.
+        note("declined: nothing was submitted");
+        return Ok(exit::SUCCESS);
     }
     if !orphans.is_empty() && !ctx.global.json {
         note(format!(
@@ -151,7 +157,7 @@ async fn confirm(
     client: &crate::heygen::Client,
     est: &crate::plan::Totals,
     cap: Option<f64>,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive {
         return Err(Failure::usage(format!(
@@ -179,11 +185,7 @@ async fn confirm(
     })
     .await
     .map_err(|e| Failure::new(exit::FAILURE, "prompt", e.to_string()))??;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(())
-    } else {
-        Err(Failure::new(exit::USAGE, "not_confirmed", "nothing was submitted"))
-    }
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 /// Prints the final summary and returns the exit code.

@@ -226,3 +226,40 @@ fn sim_serve_prints_a_usable_url_names_a_busy_address_and_rehearses_a_wrong_key(
     assert!(busy.stderr.contains(&format!("cannot listen on 0.0.0.0:{port}")), "{}", busy.stderr);
     drop(served);
 }
+
+#[test]
+fn declining_the_spend_prompt_is_the_users_choice_not_an_error() {
+    use std::io::Write;
+    // The prompt needs a terminal; util-linux `script` gives the binary one.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return;
+    }
+    let sim = crate::support::background(crate::support::fast());
+    let dir = examples();
+    let command = format!("{} run onboarding/manifest.yaml", env!("CARGO_BIN_EXE_reelflow"));
+    let mut script = std::process::Command::new("script");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
+            script.env_remove(k);
+        }
+    }
+    let mut child = script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env("HEYGEN_API_KEY", "sk_prompt")
+        .env("HEYGEN_BASE_URL", sim.base_url())
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[y/N]"), "{text}");
+    assert!(text.contains("declined: nothing was submitted"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(sim.stats().videos_created, 0);
+}
