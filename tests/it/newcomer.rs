@@ -263,3 +263,28 @@ fn declining_the_spend_prompt_is_the_users_choice_not_an_error() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(sim.stats().videos_created, 0);
 }
+
+#[test]
+fn rendering_a_row_that_data_where_skips_says_so() {
+    let dir = examples();
+    let skipped = reelflow(
+        dir.path(),
+        &["render", "onboarding/manifest.yaml", "--row", "trial@example.com"],
+        &[],
+    );
+    assert_eq!(skipped.code, 2, "{}", skipped.stderr);
+    assert!(
+        skipped.stderr.contains("is skipped by data.where: plan != 'trial'"),
+        "{}",
+        skipped.stderr
+    );
+    let missing = reelflow(
+        dir.path(),
+        &["render", "onboarding/manifest.yaml", "--row", "nobody@example.com"],
+        &[],
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("no row has the key"), "{}", missing.stderr);
+    settings()
+        .bind(|| insta::assert_snapshot!("newcomer_render_skipped_row", skipped.transcript()));
+}
