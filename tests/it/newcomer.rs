@@ -288,3 +288,28 @@ fn rendering_a_row_that_data_where_skips_says_so() {
     settings()
         .bind(|| insta::assert_snapshot!("newcomer_render_skipped_row", skipped.transcript()));
 }
+
+#[cfg(unix)]
+#[test]
+fn downloaded_videos_get_ordinary_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = examples();
+    let ran = reelflow(
+        dir.path(),
+        &["--sim", "run", "onboarding/manifest.yaml", "--yes"],
+        &[("REELFLOW_SIM_RENDER_SECS", "0.05")],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // What this process's umask makes of an ordinary new file.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    let ordinary = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    let videos = dir.path().join("onboarding/out/videos");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&videos).unwrap() {
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, ordinary, "{mode:o} vs {ordinary:o}");
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen} files in {}", videos.display());
+}
