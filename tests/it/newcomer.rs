@@ -313,3 +313,16 @@ fn downloaded_videos_get_ordinary_file_permissions() {
     }
     assert!(seen >= 5, "{seen} files in {}", videos.display());
 }
+
+#[test]
+fn avatars_group_takes_a_name_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let by_name = reelflow(dir.path(), &["--sim", "avatars", "--group", "maya"], &[]);
+    assert_eq!(by_name.code, 0, "{}", by_name.stderr);
+    assert!(by_name.stdout.contains("Maya_photo_front_2025010101"), "{}", by_name.stdout);
+    assert!(by_name.stderr.contains("`maya` is the name of group ag_"), "{}", by_name.stderr);
+    let typo = reelflow(dir.path(), &["--sim", "avatars", "--group", "Mya"], &[]);
+    assert_eq!(typo.code, 0, "{}", typo.stderr);
+    assert!(typo.stderr.contains("did you mean `Maya`, id ag_"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("reelflow avatars --groups"), "{}", typo.stderr);
+}
