@@ -78,9 +78,7 @@ impl EventSink for Human {
     fn event(&mut self, event: &Event) {
         let text = match event {
             Event::Planned { rows, to_submit, to_follow, estimated_usd, concurrency } => {
-                Some(format!(
-                    "{rows} rows: submitting {to_submit} (est. ${estimated_usd:.2}), following {to_follow}; at most {concurrency} in flight"
-                ))
+                Some(planned_line(*rows, *to_submit, *to_follow, *estimated_usd, *concurrency))
             }
             Event::Rejected { key, code, message } => {
                 Some(format!("refused {key}: {code}: {message}"))
@@ -131,4 +129,28 @@ impl EventSink for Human {
             None => {}
         }
     }
+}
+
+/// The plan line, naming only what happens: `status` submits nothing, so
+/// "submitting 0 (est. $0.00)" and a concurrency would only puzzle.
+fn planned_line(
+    rows: u64,
+    to_submit: u64,
+    to_follow: u64,
+    estimated_usd: f64,
+    concurrency: usize,
+) -> String {
+    let mut parts = Vec::new();
+    if to_submit > 0 {
+        parts.push(format!(
+            "submitting {to_submit} (est. ${estimated_usd:.2}, at most {concurrency} in flight)"
+        ));
+    }
+    if to_follow > 0 {
+        parts.push(format!("following {to_follow} already submitted"));
+    }
+    if parts.is_empty() {
+        parts.push("nothing to submit or follow".into());
+    }
+    format!("{rows} rows: {}", parts.join(", "))
 }

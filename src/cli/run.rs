@@ -145,11 +145,12 @@ pub async fn drive(
     shard: Option<Shard>,
 ) -> Result<u8, Failure> {
     let mut display = sink(ctx);
+    let checked_once = opts.follow_only && !opts.wait;
     let report =
         engine::run(client, input, opts, display.as_mut(), Some(retries), interrupt_handler())
             .await
             .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
-    Ok(finish(ctx, m, &report, &manifest_arg.display().to_string(), shard))
+    Ok(finish(ctx, m, &report, &manifest_arg.display().to_string(), shard, checked_once))
 }
 
 /// Asks before spending real money.
@@ -195,6 +196,7 @@ pub fn finish(
     report: &RunReport,
     manifest_arg: &str,
     shard: Option<Shard>,
+    checked_once: bool,
 ) -> u8 {
     let code = match report.outcome {
         Outcome::Finished => exit::SUCCESS,
@@ -212,12 +214,16 @@ pub fn finish(
         return code;
     }
     let s = &report.results.summary;
-    println!(
-        "{}: {} in {}",
-        m.manifest.name,
-        report.outcome.name().replace('_', " "),
-        humantime::format_duration(Duration::from_secs(report.elapsed.as_secs()))
-    );
+    // `status` without --wait looks once: it did not time out.
+    let how = match report.outcome {
+        Outcome::TimedOut if checked_once => "checked once".to_owned(),
+        o => format!(
+            "{} in {}",
+            o.name().replace('_', " "),
+            humantime::format_duration(Duration::from_secs(report.elapsed.as_secs()))
+        ),
+    };
+    println!("{}: {how}", m.manifest.name);
     let mut t = Table::new(&["STATUS", "ROWS"]);
     t.row(vec!["completed".into(), s.completed.to_string()]);
     t.row(vec!["rendering".into(), s.rendering.to_string()]);

@@ -326,3 +326,23 @@ fn avatars_group_takes_a_name_too() {
     assert!(typo.stderr.contains("did you mean `Maya`, id ag_"), "{}", typo.stderr);
     assert!(typo.stderr.contains("reelflow avatars --groups"), "{}", typo.stderr);
 }
+
+#[test]
+fn status_without_wait_says_it_checked_once() {
+    let dir = examples();
+    let world = dir.path().join("world.db");
+    let env =
+        [("REELFLOW_SIM_STATE", world.to_str().unwrap()), ("REELFLOW_SIM_RENDER_SECS", "600")];
+    let ran = reelflow(
+        dir.path(),
+        &["--sim", "run", "onboarding/manifest.yaml", "--yes", "--timeout", "1ms"],
+        &env,
+    );
+    assert_eq!(ran.code, 6, "{}", ran.transcript());
+    let status = reelflow(dir.path(), &["--sim", "status", "onboarding/manifest.yaml"], &env);
+    assert_eq!(status.code, 6, "{}", status.transcript());
+    assert!(status.stdout.starts_with("spring-onboarding: checked once\n"), "{}", status.stdout);
+    assert!(status.stderr.contains("5 rows: following 5 already submitted"), "{}", status.stderr);
+    assert!(!status.stderr.contains("submitting 0"), "{}", status.stderr);
+    assert!(!status.stdout.contains("timed out"), "{}", status.stdout);
+}
