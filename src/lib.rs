@@ -19,6 +19,7 @@ pub mod dataset;
 pub mod diag;
 pub mod engine;
 pub mod exit;
+pub mod filters;
 pub mod heygen;
 pub mod integration;
 pub mod lua;

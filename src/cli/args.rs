@@ -156,7 +156,7 @@ pub struct VoicesArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PagingArgs {
     /// Items to show (1-100)
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
     pub limit: i64,
     /// Items to skip
     #[arg(long, default_value_t = 0)]

@@ -346,3 +346,74 @@ fn status_without_wait_says_it_checked_once() {
     assert!(!status.stderr.contains("submitting 0"), "{}", status.stderr);
     assert!(!status.stdout.contains("timed out"), "{}", status.stdout);
 }
+
+/// Runs the binary with `stdin` as its standard input.
+fn with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> crate::support::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(cwd)
+        .args(args)
+        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env("REELFLOW_SIM_STATE", "none")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    crate::support::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn small_stumbles_get_pointed_answers() {
+    let dir = examples();
+    let onboarding = std::fs::read_to_string(dir.path().join("onboarding/manifest.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("onboarding/typo.yaml"),
+        onboarding.replace("first_name | name_case", "first_name | titel"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("onboarding/dedented.yaml"),
+        onboarding.replacen("  scenes:\n", "scenes:\n", 1),
+    )
+    .unwrap();
+    let mut transcript = String::new();
+    let mut record = |args: &[&str], out: crate::support::Output, code: i32| {
+        assert_eq!(out.code, code, "{args:?}: {}", out.transcript());
+        transcript.push_str(&format!("$ reelflow {}\n{}\n", args.join(" "), out.transcript()));
+    };
+    for (args, code) in [
+        (&["--sim", "templates", "tpl_nope"][..], 7),
+        (&["--sim", "templates", "--limit", "0"], 2),
+        (&["validate", "onboarding/typo.yaml", "--offline"], 3),
+        (&["validate", "onboarding/dedented.yaml", "--offline"], 3),
+    ] {
+        record(args, reelflow(dir.path(), args, &[]), code);
+    }
+    let body = r#"{"type":"avatar","avatar_id":"Abigail_expressive_2024112501","script":"hi","voice_id":"1bd001e7e50f421d891986aad5c8bbd2","titel":"a"}"#;
+    let args = ["--sim", "videos", "create", "--body", "-"];
+    record(&args, with_stdin(dir.path(), &args, body), 3);
+    assert!(transcript.contains("`reelflow templates` lists"), "{transcript}");
+    assert!(transcript.contains("did you mean `title`?"), "{transcript}");
+    assert_eq!(transcript.matches("unknown filter `titel`").count(), 1, "{transcript}");
+    assert!(transcript.contains("the body read from stdin"), "{transcript}");
+    assert!(transcript.contains("`scenes:` on line 19 is indented 0 spaces"), "{transcript}");
+    settings().bind(|| insta::assert_snapshot!("newcomer_small_stumbles", transcript));
+
+    // The example's title keeps O'Neil's capital N.
+    let rendered = reelflow(dir.path(), &["render", "onboarding/manifest.yaml", "--json"], &[]);
+    assert!(rendered.stdout.contains(r#"O'Neil""#), "{}", rendered.stdout);
+    assert!(!rendered.stdout.contains("O'neil"), "{}", rendered.stdout);
+}
