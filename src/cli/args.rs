@@ -326,9 +326,9 @@ pub enum ResultsFormat {
 pub struct ResultsArgs {
     /// The manifest YAML
     pub manifest: PathBuf,
-    /// Output format
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ResultsFormat,
+    /// Output format [default: csv; json with --json]
+    #[arg(long, value_enum)]
+    pub format: Option<ResultsFormat>,
 }
 
 /// `reelflow lua`.

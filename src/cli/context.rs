@@ -41,6 +41,9 @@ impl ClientMaker {
             }
         };
         let mut config = ClientConfig::new(base, credential);
+        if self.verbose {
+            config.log = Some(Arc::new(|line: &str| super::output::note(line)));
+        }
         if let Some(o) = observer {
             config.observer = Some(o);
         } else if self.verbose {

@@ -73,9 +73,13 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
     }
 }
 
-/// Prints a doc page.
-pub fn doc(page: &str) -> Result<u8, Failure> {
+/// Prints a doc page (with `--json`: `{"page": …, "markdown": …}`).
+pub fn doc(page: &str, json: bool) -> Result<u8, Failure> {
     match functions::doc(page) {
+        Some(text) if json => {
+            print_json(&serde_json::json!({ "page": page, "markdown": text }));
+            Ok(exit::SUCCESS)
+        }
         Some(text) => {
             print!("{text}");
             Ok(exit::SUCCESS)

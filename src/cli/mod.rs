@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
         Command::Schema => return Ok(schema::run()),
-        Command::Doc { page } => return lua::doc(page),
+        Command::Doc { page } => return lua::doc(page, cli.global.json),
         _ => {}
     }
     let ctx = Context::new(cli.global).await?;

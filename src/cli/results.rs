@@ -8,7 +8,7 @@ use crate::exit;
 use crate::results::read_merged;
 
 /// Runs the command.
-pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
+pub fn run(ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let path = m.results_path();
     let Some(results) =
@@ -16,7 +16,8 @@ pub fn run(_ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
     else {
         return Err(no_results(&path, &args.manifest));
     };
-    match args.format {
+    let json = if ctx.global.json { ResultsFormat::Json } else { ResultsFormat::Csv };
+    match args.format.unwrap_or(json) {
         ResultsFormat::Json => {
             println!(
                 "{}",

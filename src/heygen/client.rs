@@ -55,6 +55,11 @@ pub struct RetryNotice {
 /// A callback told about each retry.
 pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
+/// A callback told about each HTTP exchange: `GET /v3/users/me -> 200 (12 ms)`.
+/// It sees the method, path and outcome only: never headers, bodies or the
+/// secret.
+pub type RequestLog = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Everything a [`Client`] needs.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -68,6 +73,8 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// Told about each retry (progress displays, verbose logs).
     pub observer: Option<RetryObserver>,
+    /// Told about each request (`-v`).
+    pub log: Option<RequestLog>,
 }
 
 impl ClientConfig {
@@ -79,6 +86,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             observer: None,
+            log: None,
         }
     }
 }
@@ -96,6 +104,7 @@ struct Inner {
     retry: RetryPolicy,
     timeouts: Timeouts,
     observer: Option<RetryObserver>,
+    log: Option<RequestLog>,
 }
 
 impl std::fmt::Debug for Client {
@@ -146,6 +155,7 @@ impl Client {
                 retry: config.retry,
                 timeouts: config.timeouts,
                 observer: config.observer,
+                log: config.log,
             }),
         })
     }
@@ -410,8 +420,20 @@ impl Client {
             req = req.header("content-type", "application/json").body(body.clone());
         }
         let method = call.method.as_str();
-        let resp = req.send().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
+        let started = std::time::Instant::now();
+        let log = |outcome: &dyn std::fmt::Display| {
+            if let Some(log) = &inner.log {
+                let ms = started.elapsed().as_millis();
+                log(&format!("{method} {} -> {outcome} ({ms} ms)", call.path));
+            }
+        };
+        let resp = req.send().await.map_err(|e| {
+            let e = transport_error(method, &call.path, e, timeout);
+            log(&e);
+            e
+        })?;
         let status = resp.status();
+        log(&status);
         let request_id = header(&resp, "x-request-id");
         let retry_after = header(&resp, "retry-after").and_then(|v| parse_retry_after(&v));
         let bytes =

@@ -417,3 +417,52 @@ fn small_stumbles_get_pointed_answers() {
     assert!(rendered.stdout.contains(r#"O'Neil""#), "{}", rendered.stdout);
     assert!(!rendered.stdout.contains("O'neil"), "{}", rendered.stdout);
 }
+
+#[test]
+fn json_means_json_and_verbose_shows_requests() {
+    let dir = examples();
+    let fast = [("REELFLOW_SIM_RENDER_SECS", "0.05")];
+    let ran = reelflow(dir.path(), &["--sim", "run", "onboarding/manifest.yaml", "--yes"], &fast);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let results = reelflow(dir.path(), &["results", "onboarding/manifest.yaml", "--json"], &[]);
+    assert_eq!(results.code, 0, "{}", results.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&results.stdout).expect("results --json is JSON");
+    assert!(v.is_object(), "{v}");
+    let csv = reelflow(
+        dir.path(),
+        &["results", "onboarding/manifest.yaml", "--json", "--format", "csv"],
+        &[],
+    );
+    assert!(csv.stdout.starts_with("key,row,status"), "an explicit --format wins: {}", csv.stdout);
+
+    let doc = reelflow(dir.path(), &["doc", "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&doc.stdout).expect("doc --json is JSON");
+    assert_eq!(v["page"], "integrations.heygen");
+    assert!(v["markdown"].as_str().unwrap().contains("create_video"));
+
+    let sim = crate::support::background(crate::support::fast());
+    let base = sim.base_url();
+    let verbose = reelflow(
+        dir.path(),
+        &["-v", "me"],
+        &[("HEYGEN_API_KEY", "sk_secret_verbose"), ("HEYGEN_BASE_URL", base.as_str())],
+    );
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert!(verbose.stderr.contains("GET /v3/users/me -> 200 OK ("), "{}", verbose.stderr);
+    assert!(!verbose.stderr.contains("sk_secret_verbose"), "{}", verbose.stderr);
+
+    // A failed validation's report is the output: on stdout, as JSON.
+    let csv_path = dir.path().join("onboarding/leads.csv");
+    let leads = std::fs::read_to_string(&csv_path).unwrap();
+    std::fs::write(&csv_path, leads.replacen("linus@example.com", "", 1)).unwrap();
+    let failed =
+        reelflow(dir.path(), &["validate", "onboarding/manifest.yaml", "--offline", "--json"], &[]);
+    assert_eq!(failed.code, 4, "{}", failed.transcript());
+    let v: serde_json::Value =
+        serde_json::from_str(&failed.stdout).expect("the report is JSON on stdout");
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(!v["problems"].as_array().unwrap().is_empty(), "{v}");
+    let envelope: serde_json::Value = serde_json::from_str(failed.stderr.trim()).unwrap();
+    assert_eq!(envelope["error"]["exit_code"], 4);
+}
