@@ -60,7 +60,8 @@ pub async fn plan_jobs(
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
-    let (summary, orphans) = planner.finish();
+    let (mut summary, orphans) = planner.finish();
+    summary.skipped_by_filter = checked.skipped;
     Ok((jobs, summary, orphans))
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// A plain aligned table. Cells longer than `max_width` are shortened so a
-/// long name cannot push the columns off screen.
+/// long name cannot push the columns off screen; the last column is whole.
 pub struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -44,8 +44,19 @@ impl Table {
                 t
             }
         };
-        let rows: Vec<Vec<String>> =
-            self.rows.iter().map(|r| r.iter().map(|c| fit(c)).collect()).collect();
+        // The last column pushes nothing off screen, so it is never cut
+        // (plan's MEANING column was cut even on a 160-column terminal).
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let last = r.len().saturating_sub(1);
+                r.iter()
+                    .enumerate()
+                    .map(|(i, c)| if i == last { c.clone() } else { fit(c) })
+                    .collect()
+            })
+            .collect();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for r in &rows {
             for (i, c) in r.iter().enumerate() {
@@ -171,4 +182,19 @@ pub fn unix_time(secs: Option<i64>) -> String {
 /// Prints a line to stderr (progress and notes never go to stdout).
 pub fn note(msg: impl AsRef<str>) {
     let _ = writeln!(std::io::stderr().lock(), "{}", msg.as_ref());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_inner_columns_are_shortened() {
+        let long = "request changed since the last run: will be created again, and more words";
+        let mut t = Table::new(&["A", "B", "C"]);
+        t.row(vec!["x".repeat(80), "y".into(), long.into()]);
+        let text = t.render();
+        assert!(text.contains(long), "{text}");
+        assert!(text.contains('…'), "{text}");
+    }
 }

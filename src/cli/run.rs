@@ -88,6 +88,11 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         note("declined: nothing was submitted");
         return Ok(exit::SUCCESS);
     }
+    if summary.skipped_by_filter > 0 && !ctx.global.json {
+        let n = summary.skipped_by_filter;
+        let filter = m.manifest.data.filter.as_deref().unwrap_or_default();
+        note(format!("{n} row{} skipped by data.where ({filter})", if n == 1 { "" } else { "s" }));
+    }
     if !orphans.is_empty() && !ctx.global.json {
         note(format!(
             "{} row(s) in the last results are no longer in the data; kept in the results, not touched",

@@ -43,7 +43,7 @@ async fn serve(args: &ServeArgs) -> Result<u8, Failure> {
     })?;
     // The bound address (port 0 becomes a real port).
     let url = reachable_url(sim.addr());
-    note(format!("HeyGen v3 simulator listening on {}", sim.addr()));
+    note(format!("HeyGen v3 simulator listening on {}, base URL {url}", sim.addr()));
     let keys = if args.api_key.is_empty() {
         "any non-empty HEYGEN_API_KEY works".to_owned()
     } else {

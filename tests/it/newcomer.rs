@@ -101,6 +101,13 @@ fn concurrency_zero_is_a_flag_error_and_above_the_cap_gets_a_note() {
     let high = reelflow(dir.path(), &args, &fast);
     assert_eq!(high.code, 0, "{}", high.stderr);
     assert!(high.stderr.contains("concurrency 12 is above HeyGen's cap of 10"), "{}", high.stderr);
+    // The README's "validate 6 rows (1 skipped by data.where) … submit 5".
+    assert!(
+        high.stderr.contains("1 row skipped by data.where (plan != 'trial')"),
+        "{}",
+        high.stderr
+    );
+    assert!(high.stderr.contains("5 rows: submitting 5"), "{}", high.stderr);
     let args = ["--sim", "run", "onboarding/manifest.yaml", "--yes", "--concurrency", "10"];
     let at_cap = reelflow(dir.path(), &args, &fast);
     assert!(!at_cap.stderr.contains("HeyGen's cap"), "{}", at_cap.stderr);
