@@ -91,6 +91,7 @@ pub fn load(path: &Path) -> Result<LoadedManifest, LoadError> {
                 "pass the path of a manifest YAML file, e.g. manifests/onboarding/manifest.yaml",
             ))
         })?;
+    super::dupkeys::check(path, &text).map_err(fail)?;
     let manifest: Manifest = serde_yaml::from_str(&text).map_err(|e| {
         fail(super::indent::explain_missing(path, &text, yaml_error(path, &text, &e)))
     })?;

@@ -473,3 +473,31 @@ fn json_means_json_and_verbose_shows_requests() {
     let envelope: serde_json::Value = serde_json::from_str(failed.stderr.trim()).unwrap();
     assert_eq!(envelope["error"]["exit_code"], 4);
 }
+
+#[test]
+fn a_key_repeated_in_one_mapping_is_an_error_naming_both_lines() {
+    let dir = examples();
+    let path = dir.path().join("renewal-template/manifest.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = "    renewal_date: \"{{ renewal_date }}\"\n";
+    assert!(text.contains(line));
+    std::fs::write(
+        &path,
+        text.replacen(
+            line,
+            &format!("{line}    plan: \"{{{{ plan }}}}\"\n    renewal_date: \"someday\"\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    let out =
+        reelflow(dir.path(), &["validate", "renewal-template/manifest.yaml", "--offline"], &[]);
+    assert_eq!(out.code, 3, "{}", out.transcript());
+    assert!(
+        out.stderr
+            .contains("`template.variables` has the key `renewal_date` twice: line 17 and line 19"),
+        "{}",
+        out.stderr
+    );
+    settings().bind(|| insta::assert_snapshot!("newcomer_duplicate_key", out.transcript()));
+}
