@@ -24,8 +24,13 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 /// Problems with account configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    /// The name is not configured anywhere.
-    #[error("unknown account `{name}`; configured accounts: {known}")]
+    /// The name is not configured anywhere. The message names the
+    /// environment variable to set, since that is what most users lack.
+    #[error(
+        "no API key for account `{name}`: {} is not set{}; configured accounts: {known}",
+        env_name("HEYGEN_API_KEY", name),
+        if name == DEFAULT_ACCOUNT { String::new() } else { format!(" and the config file has no [accounts.{name}]") }
+    )]
     Unknown {
         /// The name asked for.
         name: String,

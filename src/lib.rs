@@ -20,6 +20,7 @@ pub mod dataset;
 pub mod diag;
 pub mod engine;
 pub mod exit;
+pub mod filters;
 pub mod folders;
 pub mod heygen;
 pub mod integration;

@@ -210,6 +210,7 @@ fn environment() -> Environment<'static> {
     };
     env.add_filter("default", default);
     env.add_filter("d", default);
+    crate::filters::register(&mut env);
     env
 }
 
@@ -408,6 +409,12 @@ impl Compiled {
                 problems.push(template_error(&manifest, field, &e, None));
                 continue;
             }
+            problems.extend(crate::filters::unknown_filters(
+                &env,
+                &manifest,
+                &field.path,
+                &field.source,
+            ));
             let Ok(tmpl) = env.get_template(&field.path) else { continue };
             let mut used: Vec<String> = tmpl.undeclared_variables(false).into_iter().collect();
             used.sort();

@@ -178,13 +178,13 @@ pub struct VoicesArgs {
     #[arg(long)]
     pub language: Option<String>,
     /// Only `male` or `female` voices
-    #[arg(long)]
+    #[arg(long, value_parser = ["male", "female"])]
     pub gender: Option<String>,
     /// Only public voices or only your private clones [default: both]
     #[arg(long = "type", value_enum)]
     pub kind: Option<OwnershipArg>,
-    /// Only voices of this engine, e.g. starfish
-    #[arg(long)]
+    /// Only voices usable with this engine (the `engine_type`s of `voice_settings`)
+    #[arg(long, value_parser = ["starfish", "elevenlabs", "fish"])]
     pub engine: Option<String>,
 }
 
@@ -192,7 +192,7 @@ pub struct VoicesArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PagingArgs {
     /// Items to show (1-100)
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=100))]
     pub limit: i64,
     /// Items to skip
     #[arg(long, default_value_t = 0)]
@@ -314,7 +314,7 @@ pub struct RunArgs {
     /// The manifest YAML
     pub manifest: PathBuf,
     /// Most render jobs in flight [default: run.concurrency, else 8]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: Option<u32>,
     /// Stop launching once this run's estimated spend would pass USD [default: run.max_cost_usd]
     #[arg(long, value_name = "USD")]
@@ -389,9 +389,9 @@ pub enum ResultsFormat {
 pub struct ResultsArgs {
     /// The manifest YAML
     pub manifest: PathBuf,
-    /// Output format
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ResultsFormat,
+    /// Output format [default: csv; json with --json]
+    #[arg(long, value_enum)]
+    pub format: Option<ResultsFormat>,
     /// Only rows whose current video was approved in review (for the mail merge)
     #[arg(long)]
     pub approved: bool,
@@ -554,4 +554,7 @@ pub struct ServeArgs {
     /// Seed of every random choice
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Accept only this API key (repeatable) and answer others 401, to rehearse a wrong key [default: any]
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Vec<String>,
 }

@@ -46,8 +46,37 @@ pub async fn run(ctx: &Context, args: &AvatarsArgs) -> Result<u8, Failure> {
         ));
         return Ok(exit::SUCCESS);
     }
+    let looks = list_looks(&client, args, args.group.clone()).await?;
+    // `--group Maya` (a name where the id belongs) finds nothing: resolve
+    // the name to its group, or say what the ids look like.
+    let looks = match &args.group {
+        Some(asked) if looks.is_empty() => {
+            let (id, hint) = resolve_group(&client, asked).await?;
+            match id {
+                Some(id) => {
+                    note(format!("`{asked}` is the name of group {id}; listing its looks"));
+                    list_looks(&client, args, Some(id)).await?
+                }
+                None => {
+                    note(hint);
+                    looks
+                }
+            }
+        }
+        _ => looks,
+    };
+    print_looks(ctx, &looks);
+    Ok(exit::SUCCESS)
+}
+
+/// The looks the flags ask for, in group `group_id`.
+async fn list_looks(
+    client: &crate::heygen::Client,
+    args: &AvatarsArgs,
+    group_id: Option<String>,
+) -> Result<Vec<crate::heygen::wire::AvatarLook>, Failure> {
     let q = LookQuery {
-        group_id: args.group.clone(),
+        group_id,
         avatar_type: args.kind.map(|k| {
             match k {
                 AvatarKindArg::StudioAvatar => "studio_avatar",
@@ -59,17 +88,49 @@ pub async fn run(ctx: &Context, args: &AvatarsArgs) -> Result<u8, Failure> {
         ownership: ownership(args.ownership),
         ..Default::default()
     };
-    let looks = paging::collect_all(q, |q| {
-        let client = &client;
-        async move { client.list_looks(&q).await }
+    Ok(paging::collect_all(q, |q| async move { client.list_looks(&q).await }).await?)
+}
+
+/// The id of the group named `name` (case-insensitive), else a hint listing
+/// what a group id looks like and the closest names.
+async fn resolve_group(
+    client: &crate::heygen::Client,
+    name: &str,
+) -> Result<(Option<String>, String), Failure> {
+    let groups = paging::collect_all(AvatarGroupQuery::default(), |q| async move {
+        client.list_avatar_groups(&q).await
     })
     .await?;
+    if groups.iter().any(|g| g.id == name) {
+        return Ok((None, format!("group {name} has no looks matching these filters")));
+    }
+    let named: Vec<_> =
+        groups.iter().filter(|g| g.name.eq_ignore_ascii_case(name.trim())).collect();
+    if let [only] = named.as_slice() {
+        return Ok((Some(only.id.clone()), String::new()));
+    }
+    let mut hint = format!(
+        "no group has the id `{name}`; --group takes a GROUP ID from `reelflow avatars --groups`"
+    );
+    if named.len() > 1 {
+        let ids: Vec<&str> = named.iter().map(|g| g.id.as_str()).collect();
+        hint.push_str(&format!(" (groups named `{name}`: {})", ids.join(", ")));
+    } else if let Some(close) =
+        crate::diag::did_you_mean(name, groups.iter().map(|g| g.name.as_str()))
+    {
+        let id = groups.iter().find(|g| g.name == close).map(|g| g.id.as_str()).unwrap_or_default();
+        hint.push_str(&format!(" (did you mean `{close}`, id {id}?)"));
+    }
+    Ok((None, hint))
+}
+
+fn print_looks(ctx: &Context, looks: &[crate::heygen::wire::AvatarLook]) {
     if ctx.global.json {
-        print_list(&looks, false);
-        return Ok(exit::SUCCESS);
+        print_list(looks, false);
+        return;
     }
     let mut t = Table::new(&["AVATAR ID", "NAME", "TYPE", "ENGINES", "DEFAULT VOICE", "STATUS"]);
-    for l in &looks {
+    for l in looks {
         let engines: Vec<String> = l.engines().iter().map(|e| e.as_str().to_owned()).collect();
         t.row(vec![
             l.id.clone(),
@@ -85,5 +146,4 @@ pub async fn run(ctx: &Context, args: &AvatarsArgs) -> Result<u8, Failure> {
         "{} looks. Use an AVATAR ID as `avatar_id`; ENGINES lists what `engine.type` may be.",
         looks.len()
     ));
-    Ok(exit::SUCCESS)
 }

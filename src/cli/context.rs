@@ -41,6 +41,9 @@ impl ClientMaker {
             }
         };
         let mut config = ClientConfig::new(base, credential);
+        if self.verbose {
+            config.log = Some(Arc::new(|line: &str| super::output::note(line)));
+        }
         if let Some(o) = observer {
             config.observer = Some(o);
         } else if self.verbose {
@@ -174,4 +177,20 @@ impl Context {
         let name = self.account_name(explicit)?;
         self.maker.client(&name, observer)
     }
+}
+
+/// HeyGen's cap on render jobs in flight per pay-as-you-go account
+/// (Enterprise: 20 or more, by contract).
+pub const PAYG_JOB_CAP: usize = 10;
+
+/// A note when `concurrency` asks for more jobs in flight than HeyGen lets
+/// a pay-as-you-go account have: the extra creates are answered 429 and the
+/// run backs off, so the number is not what the user will get.
+pub fn concurrency_note(concurrency: usize) -> Option<String> {
+    (concurrency > PAYG_JOB_CAP).then(|| {
+        format!(
+            "note: concurrency {concurrency} is above HeyGen's cap of {PAYG_JOB_CAP} jobs in flight per pay-as-you-go account \
+             (Enterprise: by contract); creates beyond the account's cap are answered 429 and the run backs off to it"
+        )
+    })
 }

@@ -52,14 +52,34 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
                 .hint("`reelflow doc integrations.heygen` shows the functions and their parameters; wrap calls in pcall to handle errors"))
         }
         Err(e @ ScriptError::TimedOut(_)) => Err(Failure::new(exit::FAILURE, "lua_timeout", e.to_string())
-            .hint("raise --timeout if the script needs longer; a pattern like `.-.-.-b` on a long string backtracks for a very long time")),
+            .hint("raise --timeout if the script needs longer (pcall cannot catch a limit); a pattern like `.-.-.-b` on a long string backtracks for a very long time")),
+        Err(ScriptError::Limit { limit, message }) => {
+            let uncatchable = "; pcall cannot catch this limit";
+            let (flag, now, tail) = match limit {
+                lua::Limit::Instructions => {
+                    ("--max-instructions", args.max_instructions.to_string(), uncatchable)
+                }
+                lua::Limit::Memory => ("--max-memory-mib", args.max_memory_mib.to_string(), ""),
+                lua::Limit::Time => {
+                    ("--timeout", humantime::format_duration(args.timeout).to_string(), uncatchable)
+                }
+            };
+            Err(Failure::new(exit::FAILURE, "lua_limit", message)
+                .hint(format!("raise {flag} (now {now}) if the script needs more{tail}")))
+        }
+        // The reader of stdout went away (`| head -1`): end quietly.
+        Err(ScriptError::OutputClosed) => Ok(exit::SUCCESS),
         Err(e @ ScriptError::Setup(_)) => Err(Failure::new(exit::FAILURE, "lua", e.to_string())),
     }
 }
 
-/// Prints a doc page.
-pub fn doc(page: &str) -> Result<u8, Failure> {
+/// Prints a doc page (with `--json`: `{"page": …, "markdown": …}`).
+pub fn doc(page: &str, json: bool) -> Result<u8, Failure> {
     match functions::doc(page) {
+        Some(text) if json => {
+            print_json(&serde_json::json!({ "page": page, "markdown": text }));
+            Ok(exit::SUCCESS)
+        }
         Some(text) => {
             print!("{text}");
             Ok(exit::SUCCESS)

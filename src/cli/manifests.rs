@@ -85,7 +85,8 @@ pub async fn plan_jobs(
     if checked.problems.error_count() > 0 {
         return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
     }
-    let (summary, orphans) = planner.finish();
+    let (mut summary, orphans) = planner.finish();
+    summary.skipped_by_filter = checked.skipped;
     Ok((jobs, summary, orphans))
 }
 
@@ -105,9 +106,12 @@ pub fn catalog_source(
         return Ok(None);
     }
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let client = ctx
-        .client(Some(&account))
-        .map_err(|f| f.hint("or pass --offline to check without the catalog, or --sim"))?;
+    let client = ctx.client(Some(&account)).map_err(|f| {
+        // Keep the account's own hint (it names the variable to set).
+        let first = f.hint.clone().map(|h| format!("{h}; ")).unwrap_or_default();
+        let sim = if first.contains("--sim") { "" } else { ", or --sim" };
+        f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
+    })?;
     let ttl = std::env::var("REELFLOW_CATALOG_TTL")
         .ok()
         .and_then(|v| humantime::parse_duration(&v).ok())
@@ -139,7 +143,12 @@ pub async fn check(
         Ok(c) => Ok(c),
         Err(CheckError::Invalid(ds)) => Err(invalid_manifest(&path, &ds)),
         Err(CheckError::Api(e)) => {
-            Err(Failure::from(e).hint("fetching the catalog failed; --offline checks without it"))
+            let f = Failure::from(e);
+            // A rejected key is fixed by fixing the key, not by skipping the catalog.
+            if f.exit == exit::AUTH_ERROR {
+                return Err(f);
+            }
+            Err(f.hint("fetching the catalog failed; --offline checks without it"))
         }
     }
 }

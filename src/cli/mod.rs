@@ -40,6 +40,7 @@ use crate::exit;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    output::end_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -68,7 +69,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
         Command::Schema => return Ok(schema::run()),
-        Command::Doc { page } => return lua::doc(page),
+        Command::Doc { page } => return lua::doc(page, cli.global.json),
         Command::Completions { shell } => return completions::run(*shell),
         Command::Man => return man::run(),
         _ => {}

@@ -13,7 +13,7 @@ pub struct JsonLines;
 
 impl EventSink for JsonLines {
     fn event(&mut self, event: &Event) {
-        let mut out = std::io::stdout().lock();
+        let mut out = super::output::stdout();
         if serde_json::to_writer(&mut out, event).is_ok() {
             let _ = writeln!(out);
         }
@@ -35,7 +35,9 @@ impl Human {
         let bar = tty.then(|| {
             let b = indicatif::ProgressBar::new_spinner();
             b.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                // `wide_msg` is cut at the terminal's width: a line that
+                // wraps cannot be redrawn in place.
+                indicatif::ProgressStyle::with_template("{spinner} {wide_msg}")
                     .expect("a valid template"),
             );
             b.enable_steady_tick(Duration::from_millis(120));
@@ -67,10 +69,26 @@ impl Human {
         } else {
             String::new()
         };
-        format!(
-            "queued {} · submitting {} · rendering {} · done {} · failed {} · {:.1}/min · ${:.2} spent · limit {}{eta}",
-            p.queued, p.submitting, p.rendering, p.done, p.failed, rate, p.spent_usd, p.limit
-        )
+        // Most telling first: the live line is cut at the terminal's width
+        // (`wide_msg`), so a narrow terminal loses only the tail. Zero
+        // counts are left out.
+        let mut parts = vec![format!("done {}/{}", p.done, p.total)];
+        for (what, n) in [("rendering", p.rendering), ("failed", p.failed)] {
+            if n > 0 {
+                parts.push(format!("{what} {n}"));
+            }
+        }
+        if !eta.is_empty() {
+            parts.push(eta.trim_start_matches(" · ").to_owned());
+        }
+        parts.push(format!("${:.2} spent", p.spent_usd));
+        for (what, n) in [("queued", p.queued), ("submitting", p.submitting)] {
+            if n > 0 {
+                parts.push(format!("{what} {n}"));
+            }
+        }
+        parts.push(format!("{rate:.1}/min · limit {}", p.limit));
+        parts.join(" · ")
     }
 }
 
@@ -78,9 +96,7 @@ impl EventSink for Human {
     fn event(&mut self, event: &Event) {
         let text = match event {
             Event::Planned { rows, to_submit, to_follow, estimated_usd, concurrency } => {
-                Some(format!(
-                    "{rows} rows: submitting {to_submit} (est. ${estimated_usd:.2}), following {to_follow}; at most {concurrency} in flight"
-                ))
+                Some(planned_line(*rows, *to_submit, *to_follow, *estimated_usd, *concurrency))
             }
             Event::Rejected { key, code, message } => {
                 Some(format!("refused {key}: {code}: {message}"))
@@ -130,5 +146,58 @@ impl EventSink for Human {
             }
             None => {}
         }
+    }
+}
+
+/// The plan line, naming only what happens: `status` submits nothing, so
+/// "submitting 0 (est. $0.00)" and a concurrency would only puzzle.
+fn planned_line(
+    rows: u64,
+    to_submit: u64,
+    to_follow: u64,
+    estimated_usd: f64,
+    concurrency: usize,
+) -> String {
+    let mut parts = Vec::new();
+    if to_submit > 0 {
+        parts.push(format!(
+            "submitting {to_submit} (est. ${estimated_usd:.2}, at most {concurrency} in flight)"
+        ));
+    }
+    if to_follow > 0 {
+        parts.push(format!("following {to_follow} already submitted"));
+    }
+    if parts.is_empty() {
+        parts.push("nothing to submit or follow".into());
+    }
+    format!("{rows} rows: {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_fits_an_80_column_terminal() {
+        let p = Progress {
+            queued: 120,
+            submitting: 8,
+            rendering: 10,
+            done: 4_862,
+            failed: 12,
+            limit: 10,
+            spent_usd: 2_431.55,
+            elapsed: Duration::from_secs(3_000),
+            total: 5_000,
+        };
+        let line = Human::summary(&p);
+        // What an 80-column terminal shows after the spinner and a space.
+        let shown: String = line.chars().take(78).collect();
+        for essential in ["done 4862/5000", "rendering 10", "failed 12", "ETA", "$2431.55 spent"] {
+            assert!(shown.contains(essential), "{essential} missing from {shown:?}");
+        }
+        assert!(line.contains("queued 120") && line.contains("limit 10"), "{line}");
+        let quiet = Progress { queued: 0, submitting: 0, failed: 0, ..p };
+        assert!(!Human::summary(&quiet).contains("queued"));
     }
 }

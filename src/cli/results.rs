@@ -24,7 +24,8 @@ pub fn run(ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
         results.entries.retain(|e| reviews.state(e) == crate::review::ReviewState::Approved);
         results.normalize();
     }
-    match args.format {
+    let json = if ctx.global.json { ResultsFormat::Json } else { ResultsFormat::Csv };
+    match args.format.unwrap_or(json) {
         ResultsFormat::Json => {
             println!(
                 "{}",
@@ -46,7 +47,7 @@ pub fn run(ctx: &Context, args: &ResultsArgs) -> Result<u8, Failure> {
             )
         }
         ResultsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut w = csv::Writer::from_writer(super::output::stdout());
             let header = [
                 "key",
                 "row",

@@ -120,8 +120,19 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     }
     let to_submit = summary.to_submit.videos;
     let cap = args.max_cost.or(m.manifest.run.max_cost_usd);
-    if to_submit > 0 && ctx.sim().is_none() && !args.yes {
-        confirm(ctx, &client, &summary.to_submit, cap, &args.manifest).await?;
+    if to_submit > 0
+        && ctx.sim().is_none()
+        && !args.yes
+        && !confirm(ctx, &client, &summary.to_submit, cap, &args.manifest).await?
+    {
+        // The user's choice, not an error: exit 0.
+        note("declined: nothing was submitted");
+        return Ok(exit::SUCCESS);
+    }
+    if summary.skipped_by_filter > 0 && !ctx.global.json {
+        let n = summary.skipped_by_filter;
+        let filter = m.manifest.data.filter.as_deref().unwrap_or_default();
+        note(format!("{n} row{} skipped by data.where ({filter})", if n == 1 { "" } else { "s" }));
     }
     if !orphans.is_empty() && !ctx.global.json {
         note(format!(
@@ -153,6 +164,9 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         timeout: args.timeout.unwrap_or(base.timeout),
         ..base
     };
+    if let Some(text) = super::context::concurrency_note(opts.concurrency) {
+        note(text);
+    }
     let input = RunInput {
         campaign: m.manifest.name.clone(),
         account,
@@ -201,6 +215,7 @@ pub async fn drive(
     accept_failed: bool,
 ) -> Result<u8, Failure> {
     let mut display = sink(ctx);
+    let checked_once = opts.follow_only && !opts.wait;
     let manifest_arg = manifest_arg.display().to_string();
     let resume = command_line(&ctx.global, &rerun_words("run", &manifest_arg, shard, &[]));
     let report = engine::run(
@@ -213,7 +228,7 @@ pub async fn drive(
     )
     .await
     .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
-    Ok(finish(ctx, m, &report, &manifest_arg, shard, accept_failed))
+    Ok(finish(ctx, m, &report, &manifest_arg, shard, accept_failed, checked_once))
 }
 
 /// `command manifest [--shard I/N] extra…`, for hints.
@@ -291,7 +306,7 @@ async fn confirm(
     est: &crate::plan::Totals,
     cap: Option<f64>,
     manifest: &std::path::Path,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive {
         return Err(Failure::usage(format!(
@@ -322,11 +337,7 @@ async fn confirm(
     })
     .await
     .map_err(|e| Failure::new(exit::FAILURE, "prompt", e.to_string()))??;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(())
-    } else {
-        Err(Failure::new(exit::USAGE, "not_confirmed", "nothing was submitted"))
-    }
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 /// Prints the final summary and returns the exit code.
@@ -337,6 +348,7 @@ pub fn finish(
     manifest_arg: &str,
     shard: Option<Shard>,
     accept_failed: bool,
+    checked_once: bool,
 ) -> u8 {
     let code = match report.outcome {
         Outcome::Finished => exit::SUCCESS,
@@ -361,12 +373,16 @@ pub fn finish(
         return code;
     }
     let s = &report.results.summary;
-    println!(
-        "{}: {} in {}",
-        m.manifest.name,
-        report.outcome.name().replace('_', " "),
-        humantime::format_duration(Duration::from_secs(report.elapsed.as_secs()))
-    );
+    // `status` without --wait looks once: it did not time out.
+    let how = match report.outcome {
+        Outcome::TimedOut if checked_once => "checked once".to_owned(),
+        o => format!(
+            "{} in {}",
+            o.name().replace('_', " "),
+            humantime::format_duration(Duration::from_secs(report.elapsed.as_secs()))
+        ),
+    };
+    println!("{}: {how}", m.manifest.name);
     let mut t = Table::new(&["STATUS", "ROWS"]);
     t.row(vec!["completed".into(), s.completed.to_string()]);
     t.row(vec!["rendering".into(), s.rendering.to_string()]);

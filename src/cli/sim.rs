@@ -2,6 +2,8 @@
 //! upkeep (`reset`, `wallet`), and the knobs of the in-process simulator
 //! `--sim` starts.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use super::args::{GlobalArgs, ServeArgs, SimCommand, SimWalletArgs};
 use super::failure::Failure;
 use super::output::{Table, note, print_data};
@@ -19,19 +21,58 @@ pub async fn run(cmd: &SimCommand, global: &GlobalArgs) -> Result<u8, Failure> {
 }
 
 async fn serve(args: &ServeArgs) -> Result<u8, Failure> {
-    let config = config(args)?;
-    let sim = Simulator::start(config, args.addr).await?;
-    note(format!("HeyGen v3 simulator listening on {}", sim.base_url()));
-    note(format!(
-        "  point reelflow at it: reelflow --base-url {} avatars   (any non-empty HEYGEN_API_KEY works)",
-        sim.base_url()
-    ));
-    note(format!("  counters: {}/_sim/stats   stop with Ctrl-C", sim.base_url()));
+    let mut config = config(args)?;
+    if !args.api_key.is_empty() {
+        config.accepted_keys = Some(args.api_key.clone());
+    }
+    let url = reachable_url(args.addr);
+    // Media URLs must be ones a client can fetch, not 0.0.0.0.
+    config.public_base.get_or_insert_with(|| url.clone());
+    let sim = Simulator::start(config, args.addr).await.map_err(|e| {
+        let f =
+            Failure::new(exit::FAILURE, "sim_bind", format!("cannot listen on {}: {e}", args.addr));
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            f.hint(format!(
+                "another process uses {}; pick another port, e.g. --addr {}",
+                args.addr,
+                SocketAddr::new(args.addr.ip(), args.addr.port().wrapping_add(1))
+            ))
+        } else {
+            f
+        }
+    })?;
+    // The bound address (port 0 becomes a real port).
+    let url = reachable_url(sim.addr());
+    note(format!("HeyGen v3 simulator listening on {}, base URL {url}", sim.addr()));
+    let keys = if args.api_key.is_empty() {
+        "any non-empty HEYGEN_API_KEY works".to_owned()
+    } else {
+        "only the --api-key key(s) are accepted; others get 401".to_owned()
+    };
+    note(format!("  point reelflow at it: reelflow --base-url {url} avatars   ({keys})"));
+    if sim.addr().ip().is_unspecified() {
+        note(
+            "  from other machines reelflow needs https:// (plain http:// is for this machine only)",
+        );
+    }
+    note(format!("  counters: {url}/_sim/stats   stop with Ctrl-C"));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = sim.wait() => {}
     }
     Ok(exit::SUCCESS)
+}
+
+/// The URL reelflow on this machine uses to reach a server bound to `addr`:
+/// an unspecified address (0.0.0.0, ::) listens on loopback too, and
+/// reelflow accepts plain http:// only for loopback.
+fn reachable_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// The `--sim` world file, or a usage error saying why there is none.

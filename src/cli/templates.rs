@@ -12,7 +12,17 @@ use crate::integration::{self, OffsetParams};
 pub async fn run(ctx: &Context, args: &TemplatesArgs) -> Result<u8, Failure> {
     let client = ctx.client(None)?;
     if let Some(id) = &args.template_id {
-        let t = client.get_template(id).await?;
+        let t = client.get_template(id).await.map_err(|e| {
+            let not_found = matches!(e.kind(), Some(crate::heygen::ApiErrorKind::NotFound));
+            let f = Failure::from(e);
+            if not_found {
+                f.hint(
+                    "check the id; `reelflow templates` lists the templates this account can see",
+                )
+            } else {
+                f
+            }
+        })?;
         if ctx.global.json {
             print_data(&t);
             return Ok(exit::SUCCESS);

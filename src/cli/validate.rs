@@ -9,16 +9,28 @@ use super::manifests::{catalog_source, check, load_manifest, plural, validation_
 use super::output::{note, print_json};
 use crate::exit;
 use crate::validate::catalog::Source;
+use crate::validate::pipeline::Checked;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &ValidateArgs) -> Result<u8, Failure> {
-    let m = load_manifest(&args.manifest)?;
-    let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
-    let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let checked = check(ctx, m, source, |_, _| {}).await?;
-    if checked.problems.error_count() > 0 {
-        return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
-    }
+    let checked = checked(ctx, args).await;
+    // With --json the report is the command's output, valid or not: stdout
+    // carries it, stderr the error envelope.
+    let (checked, account) = match checked {
+        Ok(c) => c,
+        Err(f) => {
+            if ctx.global.json
+                && let Some(detail) = &f.json_detail
+            {
+                let mut report = json!({ "valid": false });
+                if let (Some(r), Some(d)) = (report.as_object_mut(), detail.as_object()) {
+                    r.extend(d.clone());
+                }
+                print_json(&report);
+            }
+            return Err(f);
+        }
+    };
     let catalog = match (&checked.catalog, checked.catalog_source) {
         (Some(c), Some(how)) => {
             let how = match how {
@@ -62,4 +74,16 @@ pub async fn run(ctx: &Context, args: &ValidateArgs) -> Result<u8, Failure> {
         println!("account: {account}; catalog: {catalog}");
     }
     Ok(exit::SUCCESS)
+}
+
+/// Loads and checks the manifest; every failure carries its report.
+async fn checked(ctx: &Context, args: &ValidateArgs) -> Result<(Checked, String), Failure> {
+    let m = load_manifest(&args.manifest)?;
+    let source = catalog_source(ctx, &m, args.catalog.offline, args.catalog.refresh_catalog)?;
+    let account = ctx.manifest_account(m.manifest.account.as_deref())?;
+    let checked = check(ctx, m, source, |_, _| {}).await?;
+    if checked.problems.error_count() > 0 {
+        return Err(validation_failure(&checked.problems, &checked.csv, checked.rows));
+    }
+    Ok((checked, account))
 }

@@ -72,7 +72,11 @@ async fn create(ctx: &Context, args: &CreateArgs) -> Result<u8, Failure> {
     let value = read_body(args)?;
     let input = CreateVideoInput::from_json(value).map_err(|e| {
         let f: Failure = e.into();
-        f.hint(format!("fix the field in {}", args.body.display()))
+        let body = args.body.display().to_string();
+        f.hint(format!(
+            "fix the field in {}",
+            if body == "-" { "the body read from stdin" } else { &body }
+        ))
     })?;
     let client = ctx.client(None)?;
     // A fresh key per invocation makes this command's own retries safe.

@@ -80,11 +80,12 @@ where
         _ => PathBuf::from("."),
     };
     tokio::fs::create_dir_all(&dir).await.map_err(io)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".reelflow-download-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(io)?;
+    let mut builder = tempfile::Builder::new();
+    // Created like any file a program writes (0666 less the umask), not
+    // tempfile's private 0600: downloaded videos are meant to be shared.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.prefix(".reelflow-download-").suffix(".tmp").tempfile_in(&dir).map_err(io)?;
     let (std_file, tmp_path) = tmp.into_parts();
     let mut file = tokio::fs::File::from_std(std_file);
     let mut bytes = 0u64;

@@ -83,6 +83,11 @@ pub struct ReadOptions {
 /// A callback told about each retry.
 pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
+/// A callback told about each HTTP exchange: `GET /v3/users/me -> 200 (12 ms)`.
+/// It sees the method, path and outcome only: never headers, bodies or the
+/// secret.
+pub type RequestLog = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Everything a [`Client`] needs.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -96,6 +101,8 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// Told about each retry (progress displays, verbose logs).
     pub observer: Option<RetryObserver>,
+    /// Told about each request (`-v`).
+    pub log: Option<RequestLog>,
 }
 
 impl ClientConfig {
@@ -107,6 +114,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             observer: None,
+            log: None,
         }
     }
 }
@@ -126,6 +134,7 @@ struct Inner {
     observer: Option<RetryObserver>,
     requests: AtomicU64,
     rate_limited: AtomicU64,
+    log: Option<RequestLog>,
 }
 
 impl std::fmt::Debug for Client {
@@ -182,6 +191,7 @@ impl Client {
                 observer: config.observer,
                 requests: AtomicU64::new(0),
                 rate_limited: AtomicU64::new(0),
+                log: config.log,
             }),
         })
     }
@@ -638,11 +648,23 @@ impl Client {
             req = req.header("content-type", ct).body(body.clone());
         }
         let method = call.method.as_str();
-        let resp = req.send().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
+        let started = std::time::Instant::now();
+        let log = |outcome: &dyn std::fmt::Display| {
+            if let Some(log) = &inner.log {
+                let ms = started.elapsed().as_millis();
+                log(&format!("{method} {} -> {outcome} ({ms} ms)", call.path));
+            }
+        };
+        let resp = req.send().await.map_err(|e| {
+            let e = transport_error(method, &call.path, e, timeout);
+            log(&e);
+            e
+        })?;
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             inner.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
+        log(&status);
         let request_id = header(&resp, "x-request-id");
         let retry_after = header(&resp, "retry-after").and_then(|v| parse_retry_after(&v));
         let bytes =

@@ -8,7 +8,8 @@
 
 pub mod functions;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,31 @@ pub enum ScriptError {
     /// The sandbox could not be set up.
     #[error("cannot start Lua: {0}")]
     Setup(String),
+    /// One of the script's limits stopped it. `pcall` cannot catch this
+    /// (the limit keeps failing every instruction), so the fix is the limit.
+    #[error("{message}")]
+    Limit {
+        /// Which limit.
+        limit: Limit,
+        /// The message, with file and line when Lua code was running.
+        message: String,
+    },
+    /// `print` found stdout closed (`reelflow lua s.lua | head -1`): the
+    /// script was stopped, as a shell pipeline stops its writer. Not a
+    /// failure of the script.
+    #[error("stdout was closed; the script was stopped")]
+    OutputClosed,
+}
+
+/// The limits of [`ScriptOptions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`ScriptOptions::max_instructions`].
+    Instructions,
+    /// [`ScriptOptions::max_memory`].
+    Memory,
+    /// [`ScriptOptions::timeout`].
+    Time,
 }
 
 /// State shared by the bindings of one script run.
@@ -89,6 +115,8 @@ struct Shared {
     /// The last HeyGen error raised into Lua, to pick the exit code if the
     /// script does not catch it.
     last_api_error: Mutex<Option<(String, u8)>>,
+    /// `print` found stdout closed.
+    output_closed: AtomicBool,
 }
 
 /// Runs `source` (named `chunk_name` in messages). Call from a blocking
@@ -119,7 +147,9 @@ pub fn run(
         .map_err(|e| ScriptError::Setup(e.to_string()))?;
     // The hook stops Lua code at the deadline with a located message; the
     // grace period only runs out for a script stuck in C.
-    match rx.recv_timeout(limit + Duration::from_secs(2)) {
+    // The hook runs every 10,000 instructions (microseconds), so a short
+    // grace is plenty; a long one made `--timeout 3s` take 5 s.
+    match rx.recv_timeout(limit + Duration::from_millis(200)) {
         Ok(outcome) => outcome,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ScriptError::TimedOut(limit)),
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -136,8 +166,16 @@ fn run_here(
     handle: tokio::runtime::Handle,
     deadline: Option<Instant>,
 ) -> Result<Json, ScriptError> {
-    let lua = sandbox(&opts, deadline).map_err(|e| ScriptError::Setup(e.to_string()))?;
-    let shared = Arc::new(Shared { clients, handle, opts, last_api_error: Mutex::new(None) });
+    let stopped_by = Arc::new(Mutex::new(None));
+    let lua = sandbox(&opts, deadline, stopped_by.clone())
+        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        clients,
+        handle,
+        opts,
+        last_api_error: Mutex::new(None),
+        output_closed: AtomicBool::new(false),
+    });
     install(&lua, &shared).map_err(|e| ScriptError::Setup(e.to_string()))?;
     let chunk = lua.load(source).set_name(format!("@{chunk_name}"));
     let function = chunk.into_function().map_err(|e| ScriptError::Syntax(clean(&e)))?;
@@ -152,11 +190,31 @@ fn run_here(
         ScriptError::Runtime { message, api_exit }
     };
     match function.call::<Value>(()) {
+        _ if shared.output_closed.load(Ordering::Relaxed) => Err(ScriptError::OutputClosed),
         Ok(Value::Nil) => Ok(Json::Null),
         Ok(v) => lua.from_value(v).map_err(|e| {
             runtime(format!("the script's return value cannot be turned into JSON: {}", clean(&e)))
         }),
-        Err(e) => Err(runtime(clean(&e))),
+        Err(e) => {
+            let limit = match *stopped_by.lock().unwrap_or_else(|p| p.into_inner()) {
+                Some(limit) => Some(limit),
+                None if is_memory_error(&e) => Some(Limit::Memory),
+                None => None,
+            };
+            match limit {
+                Some(limit) => Err(ScriptError::Limit { limit, message: clean(&e) }),
+                None => Err(runtime(clean(&e))),
+            }
+        }
+    }
+}
+
+/// Whether Lua ran out of its memory limit (possibly inside a callback).
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        _ => false,
     }
 }
 
@@ -171,7 +229,11 @@ fn clean(e: &mlua::Error) -> String {
 }
 
 /// A Lua state with only safe libraries and the limits applied.
-fn sandbox(opts: &ScriptOptions, deadline: Option<Instant>) -> mlua::Result<Lua> {
+fn sandbox(
+    opts: &ScriptOptions,
+    deadline: Option<Instant>,
+    stopped_by: Arc<Mutex<Option<Limit>>>,
+) -> mlua::Result<Lua> {
     let libs = StdLib::STRING
         | StdLib::TABLE
         | StdLib::MATH
@@ -195,13 +257,14 @@ fn sandbox(opts: &ScriptOptions, deadline: Option<Instant>) -> mlua::Result<Lua>
     let max = opts.max_instructions;
     // A global hook, so coroutines are counted too.
     lua.set_global_hook(HookTriggers::new().every_nth_instruction(step), move |lua, _| {
-        let over = if used.fetch_add(1, Ordering::Relaxed) + 1 > budget {
-            format!("the script ran past its limit of {max} instructions")
+        let (limit, over) = if used.fetch_add(1, Ordering::Relaxed) + 1 > budget {
+            (Limit::Instructions, format!("the script ran past its limit of {max} instructions"))
         } else if deadline.is_some_and(|d| Instant::now() >= d) {
-            "the script ran past its time limit".to_owned()
+            (Limit::Time, "the script ran past its time limit".to_owned())
         } else {
             return Ok(VmState::Continue);
         };
+        stopped_by.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(limit);
         stop_for_good(lua, over)
     })?;
     Ok(lua)
@@ -222,6 +285,7 @@ fn stop_for_good(lua: &Lua, message: String) -> mlua::Result<VmState> {
 fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
     let g = lua.globals();
     let to_stderr = shared.opts.print_to_stderr;
+    let s = shared.clone();
     g.set(
         "print",
         lua.create_function(move |lua, args: mlua::MultiValue| {
@@ -230,13 +294,23 @@ fn install(lua: &Lua, shared: &Arc<Shared>) -> mlua::Result<()> {
             for a in args {
                 parts.push(tostring.call::<String>(a)?);
             }
-            let line = parts.join("\t");
-            if to_stderr {
-                eprintln!("{line}");
+            let mut line = parts.join("\t");
+            line.push('\n');
+            let written = if to_stderr {
+                std::io::stderr().lock().write_all(line.as_bytes())
             } else {
-                println!("{line}");
+                let mut out = std::io::stdout().lock();
+                out.write_all(line.as_bytes()).and_then(|()| out.flush())
+            };
+            match written {
+                // Nobody reads any more: stop the script (pcall cannot
+                // keep it going) and let the caller end quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    s.output_closed.store(true, Ordering::Relaxed);
+                    stop_for_good(lua, "stdout was closed".into()).map(|_| ())
+                }
+                _ => Ok(()),
             }
-            Ok(())
         })?,
     )?;
     g.set(

@@ -91,8 +91,10 @@ pub fn load(path: &Path) -> Result<LoadedManifest, LoadError> {
                 "pass the path of a manifest YAML file, e.g. manifests/onboarding/manifest.yaml",
             ))
         })?;
-    let manifest: Manifest =
-        serde_yaml::from_str(&text).map_err(|e| fail(yaml_error(path, &text, &e)))?;
+    super::dupkeys::check(path, &text).map_err(fail)?;
+    let manifest: Manifest = serde_yaml::from_str(&text).map_err(|e| {
+        fail(super::indent::explain_missing(path, &text, yaml_error(path, &text, &e)))
+    })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let loaded = LoadedManifest { path: path.to_owned(), dir, text, manifest };

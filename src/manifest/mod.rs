@@ -1,6 +1,8 @@
 //! Manifests: the model, loading with located diagnostics, the field
 //! locator, and the generated JSON Schema.
 
+pub mod dupkeys;
+pub mod indent;
 pub mod load;
 pub mod locate;
 pub mod model;

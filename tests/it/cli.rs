@@ -101,7 +101,7 @@ fn errors_name_the_field_and_exit_with_distinct_codes() {
         (&["videos", "create", "--body", "missing-look.json"], 7),
         (&["videos", "create", "--body", "ok.json", "--wait", "--timeout", "1s"], 6),
         (&["videos", "get", "v_nope", "--json"], 7),
-        (&["videos", "list", "--limit", "500"], 3),
+        (&["videos", "list", "--limit", "500"], 2),
         (&["videos", "frobnicate"], 2),
     ] {
         let out = run(&sim, dir.path(), args);

@@ -9,6 +9,7 @@ mod client;
 mod fidelity;
 mod lua;
 mod manifests;
+mod newcomer;
 mod report;
 mod requests;
 mod run;
