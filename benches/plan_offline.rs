@@ -66,6 +66,7 @@ fn plan_offline(manifest: &std::path::Path) -> (u64, u64, f64) {
     let t = Instant::now();
     let loaded = reelflow::manifest::load(manifest).unwrap();
     let mut expansion = Expansion::open(loaded).unwrap();
+    expansion.hash_for("default");
     let mut planner = Planner::new(None, "default", false);
     let mut jobs = 0u64;
     while let Some(outcome) = expansion.next_row() {
