@@ -67,6 +67,9 @@ fn plan_offline(manifest: &std::path::Path) -> (u64, u64, f64) {
     let loaded = reelflow::manifest::load(manifest).unwrap();
     let mut expansion = Expansion::open(loaded).unwrap();
     expansion.hash_for("default");
+    if let Some(n) = std::env::var("BENCH_THREADS").ok().and_then(|v| v.parse().ok()) {
+        expansion.threads(n);
+    }
     let mut planner = Planner::new(None, "default", false);
     let mut jobs = 0u64;
     while let Some(outcome) = expansion.next_row() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use minijinja::value::Value;
 
-use super::compile::Compiled;
+use super::compile::{At, Compiled, Fast};
 use super::diagnose::template_error;
 use super::env::RowCtx;
 use super::job::{Job, JobRequest};
@@ -30,8 +30,14 @@ impl Compiled {
         if !f.templated {
             return Ok(f.source.clone());
         }
-        if let (Some(col), Some(row_ctx)) = (f.column, ctx.downcast_object_ref::<RowCtx>()) {
-            return Ok(row_ctx.values[col].clone());
+        if let (Some(fast), Some(row_ctx)) = (&f.fast, ctx.downcast_object_ref::<RowCtx>()) {
+            return Ok(match fast {
+                Fast::Column(col) => row_ctx.values[*col].clone(),
+                Fast::ColumnOr(col, text) => {
+                    let v = &row_ctx.values[*col];
+                    if v.trim().is_empty() { text.clone() } else { v.clone() }
+                }
+            });
         }
         let tmpl = self
             .env
@@ -137,18 +143,19 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     /// The rendered text of a field; empty renders count as absent.
-    fn text(&self, path: &str) -> Option<String> {
-        let i = *self.c.index.get(path)?;
+    fn text<'p>(&self, at: impl Into<At<'p>>) -> Option<String> {
+        let i = self.c.lookup(at.into())?;
         let f = &self.c.fields[i];
         let s = if f.templated { self.rendered[i].clone()? } else { f.source.clone() };
         if s.trim().is_empty() { None } else { Some(s) }
     }
 
-    fn required(&mut self, path: &str, what: &str) -> String {
-        match self.text(path) {
+    fn required<'p>(&mut self, at: impl Into<At<'p>>, what: &str) -> String {
+        let at = at.into();
+        match self.text(at) {
             Some(s) => s,
             None => {
-                let d = self.c.row_error(path, format!("{what} rendered empty"), self.row);
+                let d = self.c.row_error(&at.path(), format!("{what} rendered empty"), self.row);
                 self.problems.push(
                     d.hint("check the CSV cell this field uses, or give it a `default` filter"),
                 );
@@ -157,15 +164,19 @@ impl Builder<'_> {
         }
     }
 
-    fn number(&mut self, path: &str, n: Option<&Num>) -> Option<f64> {
+    fn number(&mut self, at: At<'_>, n: Option<&Num>) -> Option<f64> {
         match n? {
             Num::Value(v) => Some(*v),
             Num::Template(_) => {
-                let s = self.text(path)?;
+                let s = self.text(at)?;
                 match s.trim().parse::<f64>() {
                     Ok(v) if v.is_finite() => Some(v),
                     _ => {
-                        let d = self.c.row_error(path, format!("{s:?} is not a number"), self.row);
+                        let d = self.c.row_error(
+                            &at.path(),
+                            format!("{s:?} is not a number"),
+                            self.row,
+                        );
                         self.problems.push(d);
                         None
                     }
@@ -204,13 +215,13 @@ impl Builder<'_> {
     }
 
     /// An audio URL or local file: `(audio_url, audio_asset_id)`.
-    fn audio(&mut self, at: &str) -> (Option<String>, Option<String>) {
-        let field = format!("{at}.audio_url");
-        let url = self.text(&field);
-        let asset = self.text(&format!("{at}.audio_asset_id"));
+    fn audio(&mut self, i: usize) -> (Option<String>, Option<String>) {
+        let field = At::Scene(i, "audio_url");
+        let url = self.text(field);
+        let asset = self.text(At::Scene(i, "audio_asset_id"));
         match url {
             Some(u) if crate::assets::is_local(&u) => {
-                let id = self.local_file(&field, &u, MediaKind::Audio);
+                let id = self.local_file(&field.path(), &u, MediaKind::Audio);
                 // A bad file is reported; keep a source so rules do not
                 // add a second, misleading "no audio" error.
                 match id {
@@ -251,13 +262,13 @@ impl Builder<'_> {
         }
     }
 
-    fn voice_settings(&mut self, at: &str, s: &SceneSpec) -> Option<VoiceSettings> {
+    fn voice_settings(&mut self, i: usize, s: &SceneSpec) -> Option<VoiceSettings> {
         let vs = s.voice_settings.as_ref()?;
         Some(VoiceSettings {
-            speed: self.number(&format!("{at}.voice_settings.speed"), vs.speed.as_ref()),
-            pitch: self.number(&format!("{at}.voice_settings.pitch"), vs.pitch.as_ref()),
-            volume: self.number(&format!("{at}.voice_settings.volume"), vs.volume.as_ref()),
-            locale: self.text(&format!("{at}.voice_settings.locale")),
+            speed: self.number(At::Scene(i, "voice_settings.speed"), vs.speed.as_ref()),
+            pitch: self.number(At::Scene(i, "voice_settings.pitch"), vs.pitch.as_ref()),
+            volume: self.number(At::Scene(i, "voice_settings.volume"), vs.volume.as_ref()),
+            locale: self.text(At::Scene(i, "voice_settings.locale")),
             engine_settings: vs.engine_settings.clone(),
         })
     }
@@ -289,23 +300,23 @@ impl Builder<'_> {
             self.text("video.brand_glossary_id").or_else(|| self.text("brand_glossary_id"));
         if !is_studio(&v.scenes) {
             let s = &v.scenes[0];
-            let at = "video.scenes[0]";
+            let (i, at) = (0, "video.scenes[0]");
             let background = match &v.background {
                 Some(_) => self.background(),
-                None => self.text(&format!("{at}.background.color")).map(|value| Background {
+                None => self.text(At::Scene(i, "background.color")).map(|value| Background {
                     kind: BackgroundType::Color,
                     value: Some(value),
                     url: None,
                     asset_id: None,
                 }),
             };
-            let script = self.text(&format!("{at}.script"));
-            let voice_id = self.text(&format!("{at}.voice"));
-            let (audio_url, audio_asset_id) = self.audio(at);
-            let voice_settings = self.voice_settings(at, s);
-            let motion_prompt = self.text(&format!("{at}.motion_prompt"));
+            let script = self.text(At::Scene(i, "script"));
+            let voice_id = self.text(At::Scene(i, "voice"));
+            let (audio_url, audio_asset_id) = self.audio(i);
+            let voice_settings = self.voice_settings(i, s);
+            let motion_prompt = self.text(At::Scene(i, "motion_prompt"));
             if s.avatar.is_some() {
-                let avatar_id = self.required(&format!("{at}.avatar"), "the avatar look id");
+                let avatar_id = self.required(At::Scene(i, "avatar"), "the avatar look id");
                 return Some(CreateVideoRequest::Avatar(AvatarVideo {
                     avatar_id,
                     script,
@@ -363,24 +374,24 @@ impl Builder<'_> {
         let mut scenes = Vec::with_capacity(v.scenes.len());
         for (i, s) in v.scenes.iter().enumerate() {
             let at = format!("video.scenes[{i}]");
-            let script = self.text(&format!("{at}.script"));
-            let voice_id = self.text(&format!("{at}.voice"));
-            let (audio_url, audio_asset_id) = self.audio(&at);
-            let voice_settings = self.voice_settings(&at, s);
+            let script = self.text(At::Scene(i, "script"));
+            let voice_id = self.text(At::Scene(i, "voice"));
+            let (audio_url, audio_asset_id) = self.audio(i);
+            let voice_settings = self.voice_settings(i, s);
             let scene = if s.avatar.is_some() {
                 StudioScene::AvatarVideo {
                     input: SceneInput::Avatar(AvatarSceneInput {
-                        avatar_id: self.required(&format!("{at}.avatar"), "the avatar look id"),
+                        avatar_id: self.required(At::Scene(i, "avatar"), "the avatar look id"),
                         script,
                         voice_id,
                         audio_url,
                         audio_asset_id,
                         voice_settings,
                         engine: engine(s.engine.as_ref().or(v.engine.as_ref())),
-                        motion_prompt: self.text(&format!("{at}.motion_prompt")),
+                        motion_prompt: self.text(At::Scene(i, "motion_prompt")),
                         expressiveness: s.expressiveness,
                         background: self
-                            .text(&format!("{at}.background.color"))
+                            .text(At::Scene(i, "background.color"))
                             .map(|color| SceneBackground::Color { color }),
                     }),
                 }
@@ -401,7 +412,7 @@ impl Builder<'_> {
                         s.image.as_ref(),
                         MediaKind::Image,
                     )?,
-                    duration: self.number(&format!("{at}.duration"), s.duration.as_ref()),
+                    duration: self.number(At::Scene(i, "duration"), s.duration.as_ref()),
                     script,
                     voice_id,
                     voice_settings,

@@ -21,9 +21,72 @@ pub(super) struct Field {
     pub(super) path: String,
     pub(super) source: String,
     pub(super) templated: bool,
-    /// A field that is exactly `{{ column }}` is read straight from the
-    /// row: the common case costs no template run.
-    pub(super) column: Option<usize>,
+    /// A field that is exactly `{{ column }}` or
+    /// `{{ column | default('text') }}` is read straight from the row: the
+    /// common cases cost no template run.
+    pub(super) fast: Option<Fast>,
+}
+
+/// A template simple enough to render without the template engine.
+#[derive(Debug, Clone)]
+pub(super) enum Fast {
+    /// `{{ column }}`.
+    Column(usize),
+    /// `{{ column | default('text') }}`: the text when the cell is blank
+    /// (the same rule as reelflow's `default` filter).
+    ColumnOr(usize, String),
+}
+
+/// Where the builder reads a field: a whole path, or a leaf of scene `i`
+/// (`At::Scene(1, "voice")` is `video.scenes[1].voice`), which is looked
+/// up without formatting a path for every row.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum At<'p> {
+    /// A full path.
+    Path(&'p str),
+    /// A field of `video.scenes[i]`.
+    Scene(usize, &'static str),
+}
+
+impl At<'_> {
+    /// The full field path, for diagnostics.
+    pub(super) fn path(self) -> String {
+        match self {
+            At::Path(p) => p.to_owned(),
+            At::Scene(i, leaf) => format!("video.scenes[{i}].{leaf}"),
+        }
+    }
+}
+
+impl<'p> From<&'p str> for At<'p> {
+    fn from(p: &'p str) -> Self {
+        At::Path(p)
+    }
+}
+
+impl<'p> From<&'p String> for At<'p> {
+    fn from(p: &'p String) -> Self {
+        At::Path(p)
+    }
+}
+
+/// `{{ name | default('text') }}` (or `d("text")`) → `(name, text)`, when
+/// that is the whole template and the text has no escapes.
+fn column_or_default(source: &str) -> Option<(&str, &str)> {
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let (name, filter) = inner.split_once('|')?;
+    let name = bare_variable(&format!("{{{{ {} }}}}", name.trim())).map(|_| name.trim())?;
+    let filter = filter.trim();
+    let arg = filter
+        .strip_prefix("default")
+        .or_else(|| filter.strip_prefix('d'))?
+        .trim()
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .trim();
+    let quote = arg.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let text = arg.strip_prefix(quote)?.strip_suffix(quote)?;
+    (!text.contains(quote) && !text.contains('\\')).then_some((name, text))
 }
 
 /// `{{ name }}` → `name`, when that is the whole template.
@@ -45,6 +108,8 @@ pub struct Compiled {
     pub(super) manifest: LoadedManifest,
     pub(super) filter: Option<usize>,
     pub(super) files: FileCache,
+    /// Per scene, `(leaf, field)` for the builder's [`At::Scene`] lookups.
+    pub(super) scene_fields: Vec<Vec<(String, usize)>>,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -62,12 +127,7 @@ impl Collector {
     fn add(&mut self, path: impl Into<String>, source: Option<&String>) {
         if let Some(s) = source {
             let templated = s.contains("{{") || s.contains("{%");
-            self.fields.push(Field {
-                path: path.into(),
-                source: s.clone(),
-                templated,
-                column: None,
-            });
+            self.fields.push(Field { path: path.into(), source: s.clone(), templated, fast: None });
         }
     }
 
@@ -106,7 +166,7 @@ impl Compiled {
                 path: "data.where".into(),
                 source: format!("{{% if {inner} %}}true{{% endif %}}"),
                 templated: true,
-                column: None,
+                fast: None,
             });
         }
         if let Some(v) = &man.video {
@@ -198,7 +258,12 @@ impl Compiled {
             .chain(man.vars.keys().map(String::as_str))
             .collect();
         for field in c.fields.iter_mut().filter(|f| f.templated) {
-            field.column = bare_variable(&field.source).and_then(|n| header.position(n));
+            field.fast = match bare_variable(&field.source) {
+                Some(n) => header.position(n).map(Fast::Column),
+                None => column_or_default(&field.source).and_then(|(n, text)| {
+                    header.position(n).map(|col| Fast::ColumnOr(col, text.to_owned()))
+                }),
+            };
         }
         for field in c.fields.iter().filter(|f| f.templated) {
             if let Err(e) = env.add_template_owned(field.path.clone(), field.source.clone()) {
@@ -239,6 +304,16 @@ impl Compiled {
             .map(|(i, f)| (f.path.clone(), i))
             .collect::<HashMap<_, _>>();
         let filter = index.get("data.where").copied();
+        let mut scene_fields: Vec<Vec<(String, usize)>> = Vec::new();
+        for (fi, f) in c.fields.iter().enumerate() {
+            let Some(rest) = f.path.strip_prefix("video.scenes[") else { continue };
+            let Some((n, leaf)) = rest.split_once("].") else { continue };
+            let Ok(n) = n.parse::<usize>() else { continue };
+            if scene_fields.len() <= n {
+                scene_fields.resize_with(n + 1, Vec::new);
+            }
+            scene_fields[n].push((leaf.to_owned(), fi));
+        }
         Ok(Compiled {
             env,
             fields: c.fields,
@@ -248,7 +323,18 @@ impl Compiled {
             manifest,
             filter,
             files: FileCache::default(),
+            scene_fields,
         })
+    }
+
+    /// The field a builder lookup names, if the manifest has it.
+    pub(super) fn lookup(&self, at: At<'_>) -> Option<usize> {
+        match at {
+            At::Path(p) => self.index.get(p).copied(),
+            At::Scene(i, leaf) => {
+                self.scene_fields.get(i)?.iter().find(|(l, _)| l == leaf).map(|(_, f)| *f)
+            }
+        }
     }
 
     /// The dataset header.
