@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use minijinja::value::Value;
 
-use super::compile::{At, Compiled, Fast};
+use super::compile::{At, Compiled};
 use super::diagnose::template_error;
 use super::env::RowCtx;
 use super::job::{Job, JobRequest};
@@ -31,14 +31,24 @@ impl Compiled {
             return Ok(f.source.clone());
         }
         if let (Some(fast), Some(row_ctx)) = (&f.fast, ctx.downcast_object_ref::<RowCtx>()) {
-            return Ok(match fast {
-                Fast::Column(col) => row_ctx.values[*col].clone(),
-                Fast::ColumnOr(col, text) => {
-                    let v = &row_ctx.values[*col];
-                    if v.trim().is_empty() { text.clone() } else { v.clone() }
-                }
-            });
+            let out = fast.render(&row_ctx.values, row_ctx.key.as_deref());
+            // The fast path must agree with the engine byte for byte: every
+            // test run checks it on every row it renders.
+            #[cfg(debug_assertions)]
+            if let Ok(engine) = self.render_engine(f, ctx, row) {
+                assert_eq!(out, engine, "fast render of {} disagrees with minijinja", f.path);
+            }
+            return Ok(out);
         }
+        self.render_engine(f, ctx, row)
+    }
+
+    fn render_engine(
+        &self,
+        f: &super::compile::Field,
+        ctx: &Value,
+        row: &RowRef,
+    ) -> Result<String, Diagnostic> {
         let tmpl = self
             .env
             .get_template(&f.path)

@@ -9,6 +9,7 @@ use minijinja::value::Value;
 
 use super::diagnose::template_error;
 use super::env::{BUILTIN_NAMES, environment};
+pub(super) use super::fast::Fast;
 use crate::assets::FileCache;
 use crate::dataset::Header;
 use crate::diag::{Diagnostic, did_you_mean};
@@ -25,16 +26,6 @@ pub(super) struct Field {
     /// `{{ column | default('text') }}` is read straight from the row: the
     /// common cases cost no template run.
     pub(super) fast: Option<Fast>,
-}
-
-/// A template simple enough to render without the template engine.
-#[derive(Debug, Clone)]
-pub(super) enum Fast {
-    /// `{{ column }}`.
-    Column(usize),
-    /// `{{ column | default('text') }}`: the text when the cell is blank
-    /// (the same rule as reelflow's `default` filter).
-    ColumnOr(usize, String),
 }
 
 /// Where the builder reads a field: a whole path, or a leaf of scene `i`
@@ -70,32 +61,10 @@ impl<'p> From<&'p String> for At<'p> {
     }
 }
 
-/// `{{ name | default('text') }}` (or `d("text")`) → `(name, text)`, when
-/// that is the whole template and the text has no escapes.
-fn column_or_default(source: &str) -> Option<(&str, &str)> {
-    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
-    let (name, filter) = inner.split_once('|')?;
-    let name = bare_variable(&format!("{{{{ {} }}}}", name.trim())).map(|_| name.trim())?;
-    let filter = filter.trim();
-    let arg = filter
-        .strip_prefix("default")
-        .or_else(|| filter.strip_prefix('d'))?
-        .trim()
-        .strip_prefix('(')?
-        .strip_suffix(')')?
-        .trim();
-    let quote = arg.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let text = arg.strip_prefix(quote)?.strip_suffix(quote)?;
-    (!text.contains(quote) && !text.contains('\\')).then_some((name, text))
-}
-
-/// `{{ name }}` → `name`, when that is the whole template.
-fn bare_variable(source: &str) -> Option<&str> {
-    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
-    let ident = !inner.is_empty()
-        && inner.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    ident.then_some(inner)
+/// The expression of `data.where`: `{{ … }}` around it is optional.
+fn where_inner(filter: &str) -> Option<&str> {
+    let inner = filter.trim();
+    Some(inner.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")).unwrap_or(inner).trim())
 }
 
 /// The manifest compiled for rendering.
@@ -159,9 +128,7 @@ impl Compiled {
         c.add("brand_glossary_id", man.brand_glossary_id.as_ref());
         if let Some(f) = &man.data.filter {
             // `where` is an expression; `{{ … }}` around it is optional.
-            let inner = f.trim();
-            let inner =
-                inner.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")).unwrap_or(inner).trim();
+            let inner = where_inner(f).unwrap_or_default();
             c.fields.push(Field {
                 path: "data.where".into(),
                 source: format!("{{% if {inner} %}}true{{% endif %}}"),
@@ -258,11 +225,11 @@ impl Compiled {
             .chain(man.vars.keys().map(String::as_str))
             .collect();
         for field in c.fields.iter_mut().filter(|f| f.templated) {
-            field.fast = match bare_variable(&field.source) {
-                Some(n) => header.position(n).map(Fast::Column),
-                None => column_or_default(&field.source).and_then(|(n, text)| {
-                    header.position(n).map(|col| Fast::ColumnOr(col, text.to_owned()))
-                }),
+            field.fast = if field.path == "data.where" {
+                where_inner(man.data.filter.as_deref().unwrap_or_default())
+                    .and_then(|inner| Fast::parse_where(inner, &header))
+            } else {
+                Fast::parse(&field.source, &header, &man.vars, field.path != "data.key")
             };
         }
         for field in c.fields.iter().filter(|f| f.templated) {

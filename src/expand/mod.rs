@@ -19,6 +19,7 @@ mod build;
 mod compile;
 mod diagnose;
 mod env;
+mod fast;
 mod job;
 
 pub use compile::Compiled;

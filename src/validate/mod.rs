@@ -79,6 +79,9 @@ enum Expanded {
     Invalid(Vec<Diagnostic>),
 }
 
+/// Rows as the reader hands them to workers.
+type Chunk = Vec<Result<Row, Diagnostic>>;
+
 /// A worker's chunk, or the panic that stopped it (re-raised on the
 /// caller's thread: a bug must not pass for the end of the data).
 type Done = std::thread::Result<Vec<Expanded>>;
@@ -170,8 +173,7 @@ impl Expansion {
         if self.pipeline.is_none() {
             let mut dataset = self.dataset.take()?;
             let workers = self.threads;
-            let (work_tx, work_rx) =
-                sync_channel::<(u64, Vec<Result<Row, Diagnostic>>)>(IN_FLIGHT * workers);
+            let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(IN_FLIGHT * workers);
             let (done_tx, done_rx) = sync_channel::<(u64, Done)>(IN_FLIGHT * workers);
             std::thread::spawn(move || read_chunks(&mut dataset, &work_tx));
             let work_rx = Arc::new(Mutex::new(work_rx));
@@ -228,7 +230,7 @@ impl Expansion {
 
 /// The reader thread: the CSV in numbered chunks. Stops at the end of the
 /// data or when the expansion is dropped.
-fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Vec<Result<Row, Diagnostic>>)>) {
+fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
     for seq in 0u64.. {
         let mut chunk = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
@@ -249,7 +251,7 @@ fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Vec<Result<Row, Di
 fn work_chunks(
     compiled: &Compiled,
     account: Option<&str>,
-    work: &Mutex<Receiver<(u64, Vec<Result<Row, Diagnostic>>)>>,
+    work: &Mutex<Receiver<(u64, Chunk)>>,
     done: &SyncSender<(u64, Done)>,
 ) {
     loop {
