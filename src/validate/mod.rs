@@ -282,3 +282,82 @@ pub fn offline_checks(job: &Job, m: &LoadedManifest) -> Vec<Diagnostic> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest over `rows` generated rows, in a temporary folder.
+    fn expansion(csv: &str, download: &str) -> (tempfile::TempDir, Expansion) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("data.csv"), csv).unwrap();
+        let manifest = format!(
+            "version: 1\nname: t\ndata:\n  csv: data.csv\n  key: \"{{{{ email }}}}\"\nvideo:\n  scenes:\n    - avatar: \"{{{{ look }}}}\"\n      script: \"Hi {{{{ name | trim }}}}\"\noutput:\n  download: \"{download}\"\n"
+        );
+        let path = dir.path().join("manifest.yaml");
+        std::fs::write(&path, manifest).unwrap();
+        let loaded = crate::manifest::load(&path).unwrap();
+        let e = Expansion::open(loaded).unwrap();
+        (dir, e)
+    }
+
+    /// Every outcome in file order, with its problems' messages.
+    fn outcomes(mut e: Expansion) -> Vec<(usize, Vec<String>)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(o) = e.next_row() {
+            i += 1;
+            let messages = match o {
+                RowOutcome::Job(job, ps) => {
+                    assert_eq!(job.line as usize, i + 1, "rows come back in file order");
+                    ps.into_iter().map(|d| d.message).collect()
+                }
+                RowOutcome::Invalid(ps) => ps.into_iter().map(|d| d.message).collect(),
+                RowOutcome::Skipped => vec!["skipped".into()],
+            };
+            out.push((i, messages));
+        }
+        out
+    }
+
+    #[test]
+    fn parallel_expansion_matches_one_thread_in_order_and_diagnostics() {
+        let mut csv = String::from("email,name,look\n");
+        for i in 0..5000 {
+            // Blank looks (a problem), a duplicate key and a duplicate path.
+            let look = if i % 7 == 0 { "" } else { "Abigail" };
+            let email =
+                if i == 4000 { "user10@x.com".to_owned() } else { format!("user{i}@x.com") };
+            csv.push_str(&format!("{email},N{},{look}\n", i % 4321));
+        }
+        let (_d1, many) = expansion(&csv, "out/{{ name }}.mp4");
+        let (_d2, mut one) = expansion(&csv, "out/{{ name }}.mp4");
+        one.threads(1);
+        let (a, b) = (outcomes(many), outcomes(one));
+        assert_eq!(a.len(), 5000);
+        assert_eq!(a, b);
+        let dup = &a[4000].1;
+        assert!(dup.iter().any(|m| m.contains("duplicate row key")), "{dup:?}");
+        assert!(
+            a[4322].1.iter().any(|m| m.contains("CSV lines 3 and 4324 download to the same file"))
+        );
+        assert!(a[7].1.iter().any(|m| m.contains("rendered empty")), "{:?}", a[7]);
+    }
+
+    #[test]
+    fn a_slug_collision_says_both_rows_slug_to_the_same_name_and_why() {
+        let csv =
+            "email,name,look\nADA@x.com,Ada,A\nada@x.com,Ada,A\nbo.b@x.com,Bo,A\nbo-b@x.com,Bo,A\n";
+        let (_d, e) = expansion(csv, "out/{{ key | slug }}.mp4");
+        let out = outcomes(e);
+        let case = out[1].1.join("\n");
+        assert!(case.contains("CSV lines 2 and 3 download to the same file out/ada-x-com.mp4: both rows slug to the same name, because their keys differ only in letter case"), "{case}");
+        let punct = out[3].1.join("\n");
+        assert!(
+            punct.contains(
+                "both rows slug to the same name, because `slug` keeps only letters and digits"
+            ),
+            "{punct}"
+        );
+    }
+}
