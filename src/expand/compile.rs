@@ -13,19 +13,52 @@ pub(super) use super::fast::Fast;
 use crate::assets::FileCache;
 use crate::dataset::Header;
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::manifest::LoadedManifest;
 use crate::manifest::model::{AssetSpec, Num, TemplateVarSpec, VarValue};
+use crate::manifest::{FieldPath, LoadedManifest};
 
 /// A templated (or literal) string field of the manifest.
 #[derive(Debug, Clone)]
 pub(super) struct Field {
-    pub(super) path: String,
+    pub(super) path: FieldPath,
     pub(super) source: String,
     pub(super) templated: bool,
     /// A field that is exactly `{{ column }}` or
     /// `{{ column | default('text') }}` is read straight from the row: the
     /// common cases cost no template run.
     pub(super) fast: Option<Fast>,
+}
+
+/// Every field of a scene the collector may add and the builder may read,
+/// in one list: a builder lookup of a leaf that is not here is a bug that
+/// debug builds (every test) catch, instead of a field silently dropped.
+pub(super) const SCENE_LEAVES: &[&str] = &[
+    "avatar",
+    "animated_image",
+    "animated_image.url",
+    "animated_image.asset_id",
+    "image",
+    "image.url",
+    "image.asset_id",
+    "video",
+    "video.url",
+    "video.asset_id",
+    "script",
+    "voice",
+    "audio_url",
+    "audio_asset_id",
+    "motion_prompt",
+    "background.color",
+    "duration",
+    "voice_settings.speed",
+    "voice_settings.pitch",
+    "voice_settings.volume",
+    "voice_settings.locale",
+];
+
+/// `video.scenes[i].<leaf>`, for a leaf of [`SCENE_LEAVES`].
+pub(super) fn scene_field(i: usize, leaf: &str) -> FieldPath {
+    debug_assert!(SCENE_LEAVES.contains(&leaf), "unknown scene field `{leaf}`");
+    FieldPath::parse(&format!("video.scenes[{i}].{leaf}"))
 }
 
 /// Where the builder reads a field: a whole path, or a leaf of scene `i`
@@ -44,7 +77,7 @@ impl At<'_> {
     pub(super) fn path(self) -> String {
         match self {
             At::Path(p) => p.to_owned(),
-            At::Scene(i, leaf) => format!("video.scenes[{i}].{leaf}"),
+            At::Scene(i, leaf) => scene_field(i, leaf).into(),
         }
     }
 }
@@ -71,7 +104,7 @@ fn where_inner(filter: &str) -> Option<&str> {
 pub struct Compiled {
     pub(super) env: Environment<'static>,
     pub(super) fields: Vec<Field>,
-    pub(super) index: HashMap<String, usize>,
+    pub(super) index: HashMap<FieldPath, usize>,
     pub(super) vars: Value,
     pub(super) header: Arc<Header>,
     pub(super) manifest: LoadedManifest,
@@ -93,25 +126,25 @@ struct Collector {
 }
 
 impl Collector {
-    fn add(&mut self, path: impl Into<String>, source: Option<&String>) {
+    fn add(&mut self, path: impl Into<FieldPath>, source: Option<&String>) {
         if let Some(s) = source {
             let templated = s.contains("{{") || s.contains("{%");
             self.fields.push(Field { path: path.into(), source: s.clone(), templated, fast: None });
         }
     }
 
-    fn num(&mut self, path: String, n: Option<&Num>) {
+    fn num(&mut self, path: FieldPath, n: Option<&Num>) {
         if let Some(Num::Template(s)) = n {
             self.add(path, Some(s));
         }
     }
 
-    fn asset(&mut self, path: &str, a: Option<&AssetSpec>) {
+    fn asset(&mut self, path: FieldPath, a: Option<&AssetSpec>) {
         match a {
             Some(AssetSpec::Url(u)) => self.add(path, Some(u)),
             Some(AssetSpec::Object(o)) => {
-                self.add(format!("{path}.url"), o.url.as_ref());
-                self.add(format!("{path}.asset_id"), o.asset_id.as_ref());
+                self.add(path.key("url"), o.url.as_ref());
+                self.add(path.key("asset_id"), o.asset_id.as_ref());
             }
             None => {}
         }
@@ -147,25 +180,25 @@ impl Compiled {
                 c.add("video.background.image_asset_id", bg.image_asset_id.as_ref());
             }
             for (i, s) in v.scenes.iter().enumerate() {
-                let at = format!("video.scenes[{i}]");
-                c.add(format!("{at}.avatar"), s.avatar.as_ref());
-                c.asset(&format!("{at}.animated_image"), s.animated_image.as_ref());
-                c.asset(&format!("{at}.image"), s.image.as_ref());
-                c.asset(&format!("{at}.video"), s.video.as_ref());
-                c.add(format!("{at}.script"), s.script.as_ref());
-                c.add(format!("{at}.voice"), s.voice.as_ref());
-                c.add(format!("{at}.audio_url"), s.audio_url.as_ref());
-                c.add(format!("{at}.audio_asset_id"), s.audio_asset_id.as_ref());
-                c.add(format!("{at}.motion_prompt"), s.motion_prompt.as_ref());
+                let leaf = |leaf: &str| scene_field(i, leaf);
+                c.add(leaf("avatar"), s.avatar.as_ref());
+                c.asset(leaf("animated_image"), s.animated_image.as_ref());
+                c.asset(leaf("image"), s.image.as_ref());
+                c.asset(leaf("video"), s.video.as_ref());
+                c.add(leaf("script"), s.script.as_ref());
+                c.add(leaf("voice"), s.voice.as_ref());
+                c.add(leaf("audio_url"), s.audio_url.as_ref());
+                c.add(leaf("audio_asset_id"), s.audio_asset_id.as_ref());
+                c.add(leaf("motion_prompt"), s.motion_prompt.as_ref());
                 if let Some(bg) = &s.background {
-                    c.add(format!("{at}.background.color"), Some(&bg.color));
+                    c.add(leaf("background.color"), Some(&bg.color));
                 }
-                c.num(format!("{at}.duration"), s.duration.as_ref());
+                c.num(leaf("duration"), s.duration.as_ref());
                 if let Some(vs) = &s.voice_settings {
-                    c.num(format!("{at}.voice_settings.speed"), vs.speed.as_ref());
-                    c.num(format!("{at}.voice_settings.pitch"), vs.pitch.as_ref());
-                    c.num(format!("{at}.voice_settings.volume"), vs.volume.as_ref());
-                    c.add(format!("{at}.voice_settings.locale"), vs.locale.as_ref());
+                    c.num(leaf("voice_settings.speed"), vs.speed.as_ref());
+                    c.num(leaf("voice_settings.pitch"), vs.pitch.as_ref());
+                    c.num(leaf("voice_settings.volume"), vs.volume.as_ref());
+                    c.add(leaf("voice_settings.locale"), vs.locale.as_ref());
                 }
             }
         }
@@ -233,7 +266,7 @@ impl Compiled {
             };
         }
         for field in c.fields.iter().filter(|f| f.templated) {
-            if let Err(e) = env.add_template_owned(field.path.clone(), field.source.clone()) {
+            if let Err(e) = env.add_template_owned(field.path.to_string(), field.source.clone()) {
                 problems.push(template_error(&manifest, field, &e, None));
                 continue;
             }
@@ -299,6 +332,7 @@ impl Compiled {
         match at {
             At::Path(p) => self.index.get(p).copied(),
             At::Scene(i, leaf) => {
+                debug_assert!(SCENE_LEAVES.contains(&leaf), "unknown scene field `{leaf}`");
                 self.scene_fields.get(i)?.iter().find(|(l, _)| l == leaf).map(|(_, f)| *f)
             }
         }

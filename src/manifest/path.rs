@@ -82,6 +82,31 @@ impl AsRef<str> for FieldPath {
     }
 }
 
+impl std::ops::Deref for FieldPath {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for FieldPath {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<FieldPath> for String {
+    fn from(p: FieldPath) -> String {
+        p.0.to_string()
+    }
+}
+
+impl From<String> for FieldPath {
+    fn from(s: String) -> FieldPath {
+        FieldPath(Arc::from(s))
+    }
+}
+
 impl From<&str> for FieldPath {
     fn from(s: &str) -> FieldPath {
         FieldPath::parse(s)
