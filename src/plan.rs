@@ -15,8 +15,8 @@ use crate::results::{EntryStatus, ResultsFile};
 /// the account and the endpoint. Any change to what would be sent changes
 /// it. The body streams straight into the hasher: no intermediate tree.
 pub fn job_hash(job: &Job, account: &str) -> String {
-    if let Some((a, hash)) = &job.digest
-        && **a == *account
+    if let Some((tag, hash)) = &job.digest
+        && *tag == crate::expand::account_tag(account)
     {
         return hash.clone();
     }
@@ -345,6 +345,7 @@ impl PlannedJob {
 pub struct Planner {
     prev: Previous,
     account: String,
+    account_tag: u64,
     retry_failed: bool,
     /// Running totals.
     pub summary: PlanSummary,
@@ -356,6 +357,7 @@ impl Planner {
         Planner {
             prev: self::previous(previous),
             account: account.to_owned(),
+            account_tag: crate::expand::account_tag(account),
             retry_failed,
             summary: PlanSummary::default(),
         }
@@ -368,7 +370,7 @@ impl Planner {
         catalog: Option<&crate::validate::catalog::CatalogIndex>,
     ) -> PlannedJob {
         let hash = match job.digest.take() {
-            Some((account, hash)) if *account == *self.account => hash,
+            Some((tag, hash)) if tag == self.account_tag => hash,
             _ => compute_job_hash(&job, &self.account),
         };
         let change = classify(&self.prev, &job.key, &hash);

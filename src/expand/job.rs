@@ -78,12 +78,12 @@ pub struct Job {
     /// Local files the request uses (as `reelflow-local:` placeholders),
     /// uploaded by `reelflow run` before the engine starts.
     pub uploads: Vec<Arc<LocalFile>>,
-    /// `(account, hash)` computed by the expansion worker that built the
+    /// `(account tag, hash)` computed by the expansion worker that built the
     /// job, so the hash (a serialization and a blake3 pass) is paid on
     /// every core instead of on the one thread that plans. Only expansion
     /// sets it; [`crate::plan::job_hash`] uses it when the account matches.
     /// Nothing changes a job's request between expansion and planning.
-    pub(crate) digest: Option<(Arc<str>, String)>,
+    pub(crate) digest: Option<(u64, String)>,
 }
 
 impl Job {
@@ -91,4 +91,11 @@ impl Job {
     pub fn row_ref(&self) -> RowRef {
         RowRef { line: self.line, key: Some(self.key.clone()) }
     }
+}
+
+/// A short tag naming an account in [`Job`]'s stored hash: comparing tags
+/// costs no allocation per row.
+pub(crate) fn account_tag(account: &str) -> u64 {
+    use std::hash::BuildHasher;
+    std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(account)
 }

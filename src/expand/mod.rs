@@ -24,4 +24,5 @@ mod job;
 
 pub use compile::Compiled;
 pub use diagnose::{RowIds, Uniqueness};
+pub(crate) use job::account_tag;
 pub use job::{Job, JobRequest};

@@ -22,11 +22,11 @@ pub use fields::manifest_field;
 
 /// Rows per unit of work handed to a worker: large enough that channel
 /// traffic is noise, small enough that memory stays flat.
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 
 /// Chunks in flight per worker (read ahead, being expanded, waiting to be
 /// taken in order): bounds memory whatever the row count.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 2;
 
 /// Streams a manifest's dataset as checked jobs, one row at a time.
 ///
@@ -106,7 +106,8 @@ fn expand(compiled: &Compiled, account: Option<&str>, row: Result<Row, Diagnosti
     let problems = offline_checks(&job, compiled.manifest());
     let ids = RowIds::of(&job);
     if let Some(account) = account {
-        job.digest = Some((Arc::from(account), crate::plan::compute_job_hash(&job, account)));
+        let tag = crate::expand::account_tag(account);
+        job.digest = Some((tag, crate::plan::compute_job_hash(&job, account)));
     }
     Expanded::Job(Box::new(job), problems, ids)
 }
