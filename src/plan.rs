@@ -15,6 +15,16 @@ use crate::results::{EntryStatus, ResultsFile};
 /// the account and the endpoint. Any change to what would be sent changes
 /// it. The body streams straight into the hasher: no intermediate tree.
 pub fn job_hash(job: &Job, account: &str) -> String {
+    if let Some((tag, hash)) = &job.digest
+        && *tag == crate::expand::account_tag(account)
+    {
+        return hash.clone();
+    }
+    compute_job_hash(job, account)
+}
+
+/// [`job_hash`] without the hash expansion may have stored.
+pub(crate) fn compute_job_hash(job: &Job, account: &str) -> String {
     // One buffer and one hasher update: serde writes in many tiny pieces.
     let mut body = Vec::with_capacity(1024);
     let written = match &job.request {
@@ -46,10 +56,56 @@ pub fn idempotency_key(campaign: &str, key: &str, hash: &str) -> String {
 /// ended for good (`…:g2`): resubmitting a failed or refused job must not
 /// be answered with the old result.
 pub fn idempotency_key_gen(campaign: &str, key: &str, hash: &str, generation: u32) -> String {
-    let slug: String = crate::render::slug(campaign).chars().take(64).collect();
+    let slug = campaign_slug_v1(campaign);
     let key_hash = blake3::hash(key.as_bytes()).to_hex();
     let base = format!("rf:{slug}:{}:{}", &key_hash[..16], &hash[..16]);
     if generation == 0 { base } else { format!("{base}:g{generation}") }
+}
+
+/// The campaign part of an Idempotency-Key, frozen as it was before `slug`
+/// learnt to transliterate: a key must not change under a job that may be
+/// in flight across an upgrade (HeyGen would bill the resubmission). ASCII
+/// letters and digits, common Latin accents folded, the rest a `-`.
+fn campaign_slug_v1(campaign: &str) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for c in campaign.chars() {
+        let folded: &str = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+                "a"
+            }
+            'æ' | 'Æ' => "ae",
+            'ç' | 'Ç' => "c",
+            'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+            'ñ' | 'Ñ' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
+                "o"
+            }
+            'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+            'ý' | 'ÿ' | 'Ý' => "y",
+            'ß' => "ss",
+            _ => "",
+        };
+        let mut one = [0u8; 4];
+        let chars = if folded.is_empty() { &*c.encode_utf8(&mut one) } else { folded };
+        for c in chars.chars() {
+            if c.is_ascii_alphanumeric() {
+                if dash && !out.is_empty() {
+                    out.push('-');
+                }
+                dash = false;
+                out.push(c.to_ascii_lowercase());
+            } else {
+                dash = true;
+            }
+        }
+        if out.len() >= 64 {
+            break;
+        }
+    }
+    out.truncate(64);
+    out
 }
 
 /// What a run would do with a row.
@@ -289,6 +345,7 @@ impl PlannedJob {
 pub struct Planner {
     prev: Previous,
     account: String,
+    account_tag: u64,
     retry_failed: bool,
     /// Running totals.
     pub summary: PlanSummary,
@@ -300,6 +357,7 @@ impl Planner {
         Planner {
             prev: self::previous(previous),
             account: account.to_owned(),
+            account_tag: crate::expand::account_tag(account),
             retry_failed,
             summary: PlanSummary::default(),
         }
@@ -308,10 +366,13 @@ impl Planner {
     /// Plans one job.
     pub fn add(
         &mut self,
-        job: Job,
+        mut job: Job,
         catalog: Option<&crate::validate::catalog::CatalogIndex>,
     ) -> PlannedJob {
-        let hash = job_hash(&job, &self.account);
+        let hash = match job.digest.take() {
+            Some((tag, hash)) if tag == self.account_tag => hash,
+            _ => compute_job_hash(&job, &self.account),
+        };
         let change = classify(&self.prev, &job.key, &hash);
         self.prev.remove(&job.key);
         let types = |id: &str| catalog.and_then(|c| c.avatar_type(id));

@@ -130,7 +130,8 @@ pub async fn check(
 ) -> Result<Checked, Failure> {
     let path = m.path.clone();
     let bar = progress(ctx);
-    let result = pipeline::check(m, source, on_job, |n| {
+    let account = ctx.manifest_account(m.manifest.account.as_deref()).ok();
+    let result = pipeline::check_for(m, account.as_deref(), source, on_job, |n| {
         if let Some(b) = &bar {
             b.set_message(format!("{n} rows checked"));
         }

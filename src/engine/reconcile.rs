@@ -243,6 +243,7 @@ pub(super) mod tests {
             request,
             download: Some(PathBuf::from(format!("out/{key}.mp4"))),
             uploads: Vec::new(),
+            digest: None,
         };
         let mut planned = Planner::new(None, "default", false).add(job, None);
         planned.change = change;

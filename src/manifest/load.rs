@@ -60,7 +60,7 @@ impl LoadedManifest {
             Some(p) => self.resolve(p),
             None => self.resolve(
                 Path::new("out")
-                    .join(format!("{}.results.json", crate::render::slug(&self.manifest.name))),
+                    .join(format!("{}.results.json", crate::slug::slug(&self.manifest.name))),
             ),
         }
     }

@@ -5,39 +5,12 @@
 //! manifests are written in; inside flow collections (`{a: 1}`) it answers
 //! with the enclosing key.
 
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index.
-    Index(usize),
-}
+pub use super::path::Seg;
 
-/// Splits `video.scenes[1].script` into segments.
+/// Splits `video.scenes[1].script` into segments (see
+/// [`FieldPath::segments`](super::path::FieldPath::segments)).
 pub fn parse_path(path: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    for part in path.split('.') {
-        let mut rest = part;
-        if let Some(i) = rest.find('[') {
-            if i > 0 {
-                out.push(Seg::Key(rest[..i].to_owned()));
-            }
-            rest = &rest[i..];
-            while let Some(end) = rest.find(']') {
-                if let Ok(n) = rest[1..end].parse() {
-                    out.push(Seg::Index(n));
-                }
-                rest = &rest[end + 1..];
-                if !rest.starts_with('[') {
-                    break;
-                }
-            }
-        } else if !rest.is_empty() {
-            out.push(Seg::Key(rest.to_owned()));
-        }
-    }
-    out
+    super::path::parse_segments(path)
 }
 
 /// Where a field was found.

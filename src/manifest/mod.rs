@@ -6,7 +6,9 @@ pub mod indent;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod path;
 pub mod schema;
 
 pub use load::{LoadError, LoadedManifest, load};
 pub use model::Manifest;
+pub use path::FieldPath;

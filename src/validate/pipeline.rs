@@ -58,10 +58,26 @@ pub enum CheckError {
 pub async fn check(
     manifest: LoadedManifest,
     source: Option<CatalogSource>,
+    on_job: impl FnMut(Job, Option<&CatalogIndex>),
+    progress: impl FnMut(u64),
+) -> Result<Checked, CheckError> {
+    check_for(manifest, None, source, on_job, progress).await
+}
+
+/// [`check`] for jobs that will be planned on `account`: each job's hash
+/// is computed on the expansion workers (every core) instead of by the
+/// planner.
+pub async fn check_for(
+    manifest: LoadedManifest,
+    account: Option<&str>,
+    source: Option<CatalogSource>,
     mut on_job: impl FnMut(Job, Option<&CatalogIndex>),
     mut progress: impl FnMut(u64),
 ) -> Result<Checked, CheckError> {
     let mut expansion = Expansion::open(manifest).map_err(CheckError::Invalid)?;
+    if let Some(account) = account {
+        expansion.hash_for(account);
+    }
     let mut problems = Problems::default();
     let (mut index, catalog_source) = match &source {
         None => (None, None),

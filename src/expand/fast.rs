@@ -1,0 +1,219 @@
+//! Templates simple enough to render without the template engine: text and
+//! `{{ name | filter | … }}` with reelflow's string filters, and `where`
+//! comparisons of a column with a literal. They are most manifest fields,
+//! and a million rows run each once: the engine's per-render setup is the
+//! larger part of the cost. Anything else (blocks, other filters, numbers,
+//! whitespace control) is left to minijinja. In debug builds every fast
+//! render is compared with minijinja's (see `build.rs`), so the test corpus
+//! checks the two agree.
+
+use std::collections::BTreeMap;
+
+use crate::dataset::Header;
+use crate::manifest::model::VarValue;
+use crate::slug::slug;
+
+/// A compiled fast template.
+#[derive(Debug, Clone)]
+pub(super) enum Fast {
+    /// Text and expressions, in order.
+    Parts(Vec<Part>),
+    /// `column == 'text'` (or `!=`): renders `true` or nothing.
+    Compare {
+        /// The column.
+        column: usize,
+        /// `==` (true) or `!=` (false).
+        equal: bool,
+        /// The literal.
+        text: String,
+    },
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone)]
+pub(super) enum Part {
+    Text(String),
+    Expr(Src, Vec<Filter>),
+}
+
+/// Where an expression's value comes from.
+#[derive(Debug, Clone)]
+pub(super) enum Src {
+    Column(usize),
+    Key,
+    Text(String),
+}
+
+/// The string filters the fast path knows, with reelflow's or minijinja's
+/// exact meaning.
+#[derive(Debug, Clone)]
+pub(super) enum Filter {
+    Slug,
+    Trim,
+    FirstWord,
+    Lower,
+    Upper,
+    Default(String),
+}
+
+impl Fast {
+    /// Compiles `source`, or `None` when it needs the template engine.
+    /// `key` says whether `key` is defined (every field but `data.key`).
+    pub(super) fn parse(
+        source: &str,
+        header: &Header,
+        vars: &BTreeMap<String, VarValue>,
+        key: bool,
+    ) -> Option<Fast> {
+        if source.contains("{%") || source.contains("{#") || source.ends_with("\r\n") {
+            return None;
+        }
+        // minijinja drops one trailing newline (keep_trailing_newline off).
+        let mut rest = source.strip_suffix('\n').unwrap_or(source);
+        let mut parts = Vec::new();
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 2..];
+            let close = after.find("}}")?;
+            let expr = &after[..close];
+            if expr.starts_with('-') || expr.ends_with('-') {
+                return None;
+            }
+            parts.push(expression(expr, header, vars, key)?);
+            rest = &after[close + 2..];
+        }
+        let stray = |p: &Part| matches!(p, Part::Text(t) if t.contains("}}"));
+        if rest.contains("}}") || parts.iter().any(stray) {
+            // Only templates that are clearly simple go fast.
+            return None;
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Some(Fast::Parts(parts))
+    }
+
+    /// Compiles a `data.where` expression of the form `column == 'text'`
+    /// or `column != 'text'`.
+    pub(super) fn parse_where(inner: &str, header: &Header) -> Option<Fast> {
+        let (name, equal, lit) = if let Some((n, l)) = inner.split_once("==") {
+            (n, true, l)
+        } else {
+            let (n, l) = inner.split_once("!=")?;
+            (n, false, l)
+        };
+        let column = header.position(ident(name.trim())?)?;
+        let text = literal(lit.trim())?;
+        Some(Fast::Compare { column, equal, text })
+    }
+
+    /// Renders one row.
+    pub(super) fn render(&self, values: &[String], key: Option<&str>) -> String {
+        match self {
+            Fast::Compare { column, equal, text } => {
+                if (values[*column] == *text) == *equal {
+                    "true".into()
+                } else {
+                    String::new()
+                }
+            }
+            Fast::Parts(parts) => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        Part::Text(t) => out.push_str(t),
+                        Part::Expr(src, filters) => {
+                            let value: &str = match src {
+                                Src::Column(c) => &values[*c],
+                                Src::Key => key.unwrap_or(""),
+                                Src::Text(t) => t,
+                            };
+                            if filters.is_empty() {
+                                out.push_str(value);
+                            } else {
+                                out.push_str(&apply(value, filters));
+                            }
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+fn apply(value: &str, filters: &[Filter]) -> String {
+    let mut v = value.to_owned();
+    for f in filters {
+        v = match f {
+            Filter::Slug => slug(&v),
+            Filter::Trim => v.trim().to_owned(),
+            Filter::FirstWord => v.split_whitespace().next().unwrap_or("").to_owned(),
+            Filter::Lower => v.to_lowercase(),
+            Filter::Upper => v.to_uppercase(),
+            Filter::Default(text) => {
+                if v.trim().is_empty() {
+                    text.clone()
+                } else {
+                    v
+                }
+            }
+        };
+    }
+    v
+}
+
+/// `name | filter | default('x')`.
+fn expression(
+    expr: &str,
+    header: &Header,
+    vars: &BTreeMap<String, VarValue>,
+    key: bool,
+) -> Option<Part> {
+    let mut pieces = expr.split('|');
+    let name = ident(pieces.next()?.trim())?;
+    // The row context's order: a column, then `key`, then `vars`.
+    let src = if let Some(c) = header.position(name) {
+        Src::Column(c)
+    } else if name == "key" && key {
+        Src::Key
+    } else {
+        match vars.get(name)? {
+            VarValue::Text(t) => Src::Text(t.clone()),
+            _ => return None,
+        }
+    };
+    let mut filters = Vec::new();
+    for f in pieces {
+        let f = f.trim();
+        filters.push(match f {
+            "slug" => Filter::Slug,
+            "trim" => Filter::Trim,
+            "first_word" => Filter::FirstWord,
+            "lower" => Filter::Lower,
+            "upper" => Filter::Upper,
+            _ => {
+                let args = f.strip_prefix("default").or_else(|| f.strip_prefix('d'))?;
+                let arg = args.trim().strip_prefix('(')?.strip_suffix(')')?;
+                Filter::Default(literal(arg.trim())?)
+            }
+        });
+    }
+    Some(Part::Expr(src, filters))
+}
+
+fn ident(s: &str) -> Option<&str> {
+    let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then_some(s)
+}
+
+/// A quoted string without escapes or braces.
+fn literal(s: &str) -> Option<String> {
+    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let text = s.strip_prefix(quote)?.strip_suffix(quote)?;
+    let plain = !text.contains(quote) && !text.contains(['\\', '{', '}']);
+    plain.then(|| text.to_owned())
+}
