@@ -149,17 +149,6 @@ impl std::fmt::Debug for Env {
 }
 
 impl Env {
-    /// The `HEYGEN_*` and `REELFLOW_*` variables of this process.
-    pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars()
-                .filter(|(k, _)| {
-                    k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") || k == "XDG_CONFIG_HOME"
-                })
-                .collect(),
-        }
-    }
-
     /// An environment from pairs.
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
@@ -216,12 +205,14 @@ pub struct Accounts {
 
 impl Accounts {
     /// The config file reelflow reads: `REELFLOW_CONFIG`, else
-    /// `<config dir>/reelflow/config.toml`.
-    pub fn default_config_path(env: &Env) -> Option<PathBuf> {
+    /// `$XDG_CONFIG_HOME/reelflow/config.toml`, else
+    /// `<user_config_dir>/reelflow/config.toml` (the platform's folder,
+    /// resolved by the caller).
+    pub fn default_config_path(env: &Env, user_config_dir: Option<PathBuf>) -> Option<PathBuf> {
         if let Some(p) = env.get("REELFLOW_CONFIG") {
             return Some(PathBuf::from(p));
         }
-        let base = env.get("XDG_CONFIG_HOME").map(PathBuf::from).or_else(dirs::config_dir)?;
+        let base = env.get("XDG_CONFIG_HOME").map(PathBuf::from).or(user_config_dir)?;
         Some(base.join("reelflow").join("config.toml"))
     }
 
@@ -273,13 +264,19 @@ impl Accounts {
                 sources.push((AuthKind::ApiKey, SecretSource::Env(v)));
             }
             if let Some(p) = entry.api_key_file {
-                sources.push((AuthKind::ApiKey, SecretSource::File(expand_home(&p))));
+                sources.push((
+                    AuthKind::ApiKey,
+                    SecretSource::File(expand_home(&p, self.env.get("HOME"))),
+                ));
             }
             if let Some(v) = entry.oauth_token_env {
                 sources.push((AuthKind::OauthToken, SecretSource::Env(v)));
             }
             if let Some(p) = entry.oauth_token_file {
-                sources.push((AuthKind::OauthToken, SecretSource::File(expand_home(&p))));
+                sources.push((
+                    AuthKind::OauthToken,
+                    SecretSource::File(expand_home(&p, self.env.get("HOME"))),
+                ));
             }
             let (auth, source) = match sources.len() {
                 1 => sources.remove(0),
@@ -384,7 +381,6 @@ impl Accounts {
                 .env
                 .get(var)
                 .map(Secret::new)
-                .or_else(|| std::env::var(var).ok().map(Secret::new))
                 .ok_or_else(|| format!("environment variable {var} is not set"))?,
             SecretSource::File(path) => {
                 let text = std::fs::read_to_string(path)
@@ -429,9 +425,10 @@ pub fn normalize_name(name: &str) -> Result<String, AccountError> {
     Ok(n)
 }
 
-fn expand_home(p: &Path) -> PathBuf {
+/// `~/x` under `home` (the environment's `HOME`, as the caller gave it).
+fn expand_home(p: &Path, home: Option<&str>) -> PathBuf {
     match p.strip_prefix("~") {
-        Ok(rest) => dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| p.to_owned()),
+        Ok(rest) => home.map(|h| Path::new(h).join(rest)).unwrap_or_else(|| p.to_owned()),
         Err(_) => p.to_owned(),
     }
 }

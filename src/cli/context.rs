@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::args::GlobalArgs;
+use super::config::Config;
 use super::failure::Failure;
-use crate::accounts::{Accounts, Env, normalize_name};
+use crate::accounts::{Accounts, normalize_name};
 use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
 use crate::sim::Simulator;
@@ -86,18 +87,18 @@ impl crate::lua::AccountClients for ClientMaker {
 pub struct Context {
     /// The global flags.
     pub global: GlobalArgs,
+    /// What was resolved from the environment.
+    pub config: Config,
     maker: ClientMaker,
     sim: Option<Simulator>,
 }
 
 impl Context {
     /// Loads accounts; starts the simulator for `--sim`.
-    pub async fn new(global: GlobalArgs) -> Result<Context, Failure> {
-        let env = Env::from_process();
-        let path = Accounts::default_config_path(&env);
-        let accounts = Accounts::load(env.clone(), path)?;
+    pub async fn new(global: GlobalArgs, cfg: Config) -> Result<Context, Failure> {
+        let accounts = Accounts::load(cfg.env.clone(), cfg.accounts_file.clone())?;
         let sim = if global.sim {
-            let config = super::sim::config_from_env(&env)?;
+            let config = super::sim::config_from_env(&cfg)?;
             let sim = Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             if global.verbose {
                 super::output::note(format!("simulator listening on {}", sim.base_url()));
@@ -115,7 +116,7 @@ impl Context {
             default_name,
             accounts,
         };
-        Ok(Context { global, maker, sim })
+        Ok(Context { global, config: cfg, maker, sim })
     }
 
     /// Saves the simulator's state (under `--sim`).

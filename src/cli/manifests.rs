@@ -10,7 +10,7 @@ use crate::diag::Problems;
 use crate::exit;
 use crate::manifest::{LoadedManifest, load};
 use crate::render::Job;
-use crate::validate::catalog::{self, CatalogIndex, DEFAULT_TTL};
+use crate::validate::catalog::{CatalogIndex, DEFAULT_TTL};
 use crate::validate::pipeline::{self, CatalogSource, CheckError, Checked};
 
 /// Loads a manifest; a broken one is exit 3 with every problem shown.
@@ -112,11 +112,8 @@ pub fn catalog_source(
         let sim = if first.contains("--sim") { "" } else { ", or --sim" };
         f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
     })?;
-    let ttl = std::env::var("REELFLOW_CATALOG_TTL")
-        .ok()
-        .and_then(|v| humantime::parse_duration(&v).ok())
-        .unwrap_or(DEFAULT_TTL);
-    let cache = if ctx.sim().is_some() { None } else { catalog::cache_dir() };
+    let ttl = ctx.config.catalog_ttl.unwrap_or(DEFAULT_TTL);
+    let cache = if ctx.sim().is_some() { None } else { ctx.config.cache_dir.clone() };
     Ok(Some(CatalogSource { client, cache, ttl, refresh }))
 }
 

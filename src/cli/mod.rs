@@ -4,6 +4,7 @@ mod accounts;
 pub mod args;
 mod avatars;
 mod completions;
+mod config;
 mod context;
 mod failure;
 mod init;
@@ -66,15 +67,18 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
+    // The one place the environment is read.
+    let config = config::Config::from_process();
+    crate::pricing::select_table(config.pricing_table);
     match &cli.command {
-        Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
+        Command::Sim(cmd) => return sim::run(cmd, &cli.global, &config).await,
         Command::Schema => return Ok(schema::run()),
         Command::Doc { page } => return lua::doc(page, cli.global.json),
         Command::Completions { shell } => return completions::run(*shell),
         Command::Man => return man::run(),
         _ => {}
     }
-    let ctx = Context::new(cli.global).await?;
+    let ctx = Context::new(cli.global, config).await?;
     let result = dispatch(&ctx, &cli.command).await;
     ctx.finish();
     result

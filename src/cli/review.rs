@@ -35,8 +35,14 @@ pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
         let r = build_report(&manifest, &names, &media).map_err(|f| f.message)?;
         Ok(html::render(&r, &html::HtmlOptions { review_token: Some(token.to_owned()) }))
     });
-    let config =
-        ReviewConfig { results, reviews: reviews.clone(), base_dir, token: new_token(), page };
+    let config = ReviewConfig {
+        results,
+        reviews: reviews.clone(),
+        base_dir,
+        token: new_token(),
+        page,
+        reviewer: ctx.config.reviewer.clone(),
+    };
     let mut server = ReviewServer::start(config, args.port)
         .await
         .map_err(|e| Failure::new(exit::FAILURE, "bind", format!("cannot listen: {e}")))?;
