@@ -15,7 +15,7 @@
 
 pub mod accounts;
 pub mod assets;
-pub mod cli;
+mod cli;
 pub mod dataset;
 pub mod diag;
 pub mod engine;
@@ -24,6 +24,7 @@ pub mod filters;
 pub mod folders;
 pub mod heygen;
 pub mod integration;
+#[cfg(feature = "lua")]
 pub mod lua;
 pub mod manifest;
 pub mod plan;
@@ -34,5 +35,13 @@ pub mod report;
 pub mod results;
 pub mod review;
 pub mod sample;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod validate;
+
+/// The `reelflow` command line: parses the process's arguments, reads its
+/// environment once, runs the command and returns its exit code (see
+/// [`exit`]). The binary is this one call.
+pub fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,5 +1,5 @@
 //! The `reelflow` binary: everything lives in the library.
 
 fn main() -> std::process::ExitCode {
-    reelflow::cli::main()
+    reelflow::main()
 }

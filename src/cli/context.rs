@@ -1,7 +1,6 @@
 //! What every command needs: accounts, clients, and the in-process
 //! simulator when `--sim` is given.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::args::GlobalArgs;
@@ -10,6 +9,7 @@ use super::failure::Failure;
 use crate::accounts::{Accounts, normalize_name};
 use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
+#[cfg(feature = "sim")]
 use crate::sim::Simulator;
 
 /// Builds clients for account names. Cheap to clone and shareable across
@@ -62,6 +62,7 @@ impl ClientMaker {
     }
 }
 
+#[cfg(feature = "lua")]
 impl crate::lua::AccountClients for ClientMaker {
     fn client(&self, account: Option<&str>) -> Result<Client, String> {
         let name = account.unwrap_or(&self.default_name);
@@ -90,6 +91,7 @@ pub struct Context {
     /// What was resolved from the environment.
     pub config: Config,
     maker: ClientMaker,
+    #[cfg(feature = "sim")]
     sim: Option<Simulator>,
 }
 
@@ -97,9 +99,15 @@ impl Context {
     /// Loads accounts; starts the simulator for `--sim`.
     pub async fn new(global: GlobalArgs, cfg: Config) -> Result<Context, Failure> {
         let accounts = Accounts::load(cfg.env.clone(), cfg.accounts_file.clone())?;
+        #[cfg(not(feature = "sim"))]
+        if global.sim {
+            return Err(Failure::without("the simulator (--sim)", "sim"));
+        }
+        #[cfg(feature = "sim")]
         let sim = if global.sim {
             let config = super::sim::config_from_env(&cfg)?;
-            let sim = Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let sim = Simulator::start(config, addr).await?;
             if global.verbose {
                 super::output::note(format!("simulator listening on {}", sim.base_url()));
             }
@@ -110,17 +118,27 @@ impl Context {
         let default_name =
             global.account.clone().unwrap_or_else(|| accounts.default_name().to_owned());
         let maker = ClientMaker {
+            #[cfg(feature = "sim")]
             sim_base: sim.as_ref().map(Simulator::base_url),
+            #[cfg(not(feature = "sim"))]
+            sim_base: None,
             base_override: global.base_url.clone(),
             verbose: global.verbose,
             default_name,
             accounts,
         };
-        Ok(Context { global, config: cfg, maker, sim })
+        Ok(Context {
+            global,
+            config: cfg,
+            maker,
+            #[cfg(feature = "sim")]
+            sim,
+        })
     }
 
     /// Saves the simulator's state (under `--sim`).
     pub fn finish(&self) {
+        #[cfg(feature = "sim")]
         if let Some(sim) = &self.sim
             && let Err(e) = sim.save()
         {
@@ -133,12 +151,13 @@ impl Context {
         &self.maker.accounts
     }
 
-    /// The simulator, under `--sim`.
-    pub fn sim(&self) -> Option<&Simulator> {
-        self.sim.as_ref()
+    /// Whether commands talk to the in-process simulator (`--sim`).
+    pub fn simulated(&self) -> bool {
+        self.maker.sim_base.is_some()
     }
 
     /// The client maker (for work on other threads).
+    #[cfg_attr(not(feature = "lua"), allow(dead_code))]
     pub fn maker(&self) -> &ClientMaker {
         &self.maker
     }

@@ -56,6 +56,14 @@ impl Failure {
         Failure::new(exit::USAGE, "usage", message)
     }
 
+    /// A command this build leaves out: `what` needs the cargo feature
+    /// `feature`, which was turned off.
+    #[cfg_attr(all(feature = "sim", feature = "lua"), allow(dead_code))]
+    pub fn without(what: &str, feature: &str) -> Self {
+        Failure::usage(format!("this reelflow was built without {what}"))
+            .hint(format!("rebuild with the `{feature}` cargo feature (it is on by default)"))
+    }
+
     /// Prints to stderr: human text, or the JSON error envelope with `--json`.
     pub fn print(&self, json_mode: bool) {
         let mut err = std::io::stderr().lock();

@@ -113,7 +113,7 @@ pub fn catalog_source(
         f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
     })?;
     let ttl = ctx.config.catalog_ttl.unwrap_or(DEFAULT_TTL);
-    let cache = if ctx.sim().is_some() { None } else { ctx.config.cache_dir.clone() };
+    let cache = if ctx.simulated() { None } else { ctx.config.cache_dir.clone() };
     Ok(Some(CatalogSource { client, cache, ttl, refresh }))
 }
 
