@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::accounts::AccountError;
-use crate::exit;
+use crate::exit::{self, Coded};
 use crate::heygen::Error as HeygenError;
 use crate::integration::IntegrationError;
 
@@ -124,13 +124,13 @@ impl From<HeygenError> for Failure {
 
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
-        let hint = e.hint();
-        let exit = match e {
-            AccountError::Config { .. } => exit::INVALID_INPUT,
-            AccountError::BadName(_) => exit::USAGE,
-            _ => exit::AUTH_ERROR,
-        };
-        Failure::new(exit, "account", e.to_string()).hint(hint)
+        Failure::new(e.exit_code(), "account", e.to_string()).hint(e.hint())
+    }
+}
+
+impl From<crate::results::ResultsError> for Failure {
+    fn from(e: crate::results::ResultsError) -> Self {
+        Failure::new(e.exit_code(), "invalid_results", e.to_string())
     }
 }
 

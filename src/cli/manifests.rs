@@ -44,8 +44,7 @@ pub fn no_results(ctx: &Context, results: &Path, manifest: &Path) -> Failure {
 /// The campaign's state: its results file, shard files and journals,
 /// merged. Every command that reads state goes through here.
 pub fn load_state(m: &LoadedManifest) -> Result<crate::results::CampaignState, Failure> {
-    crate::results::CampaignState::load(&m.results_path())
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))
+    crate::results::CampaignState::load(&m.results_path()).map_err(Failure::from)
 }
 
 /// Locks the campaign's state for a process that writes the rows of

@@ -17,10 +17,7 @@ use crate::review::server::{ReviewConfig, ReviewServer, new_token};
 pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let results = m.results_path();
-    if report::load_results(&results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-        .is_none()
-    {
+    if report::load_results(&results).map_err(Failure::from)?.is_none() {
         return Err(no_results(ctx, &results, &args.manifest));
     }
     let names = Arc::new(catalog_names(ctx, &m, args.offline).await);
@@ -157,8 +154,7 @@ pub fn approval_gate(
     reviews: &crate::review::Reviews,
     manifest_arg: &std::path::Path,
 ) -> Result<(), Failure> {
-    let merged = crate::report::load_results(&m.results_path())
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let merged = crate::report::load_results(&m.results_path()).map_err(Failure::from)?;
     let shown = manifest_arg.display();
     match reviews.sample_unapproved(merged.as_ref()) {
         None => Err(Failure::new(

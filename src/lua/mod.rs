@@ -492,7 +492,7 @@ fn binding(
                         .serialize_unit_to_null(false);
                     Ok((true, lua.to_value_with(&v, opts)?))
                 }
-                Err(e) => fail(describe(&e), e.exit_code()),
+                Err(e) => fail(describe(&e), crate::exit::Coded::exit_code(&e)),
             }
         })?;
     raise.wrap(raw)

@@ -171,7 +171,7 @@ fn record(
 ) -> Result<serde_json::Value, (StatusCode, String)> {
     let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
     let results = crate::report::load_results(&config.results)
-        .map_err(internal)?
+        .map_err(|e| internal(e.to_string()))?
         .ok_or_else(|| (StatusCode::NOT_FOUND, "no results yet".to_owned()))?;
     let entry = results
         .entries
