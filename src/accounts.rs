@@ -43,7 +43,8 @@ pub enum AccountError {
         /// Account name.
         name: String,
         /// What is missing.
-        problem: String,
+        #[source]
+        problem: SecretError,
     },
     /// The config file is unreadable or malformed.
     #[error("{path}: {message}")]
@@ -56,6 +57,48 @@ pub enum AccountError {
     /// A name with characters an env var cannot carry.
     #[error("invalid account name `{0}`: use letters, digits, `_` and `-`")]
     BadName(String),
+}
+
+/// Why an account's secret cannot be read. The messages name the variable
+/// or file, never the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The environment variable the account names is not set (or empty).
+    #[error("environment variable {0} is not set")]
+    NotSet(String),
+    /// The secret file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The variable or file holds nothing.
+    #[error("{0} is empty")]
+    Empty(String),
+}
+
+/// Why no client could be made for an account.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The account is unknown, misnamed or has no usable secret.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The client cannot be built (a bad base URL, …).
+    #[error(transparent)]
+    Client(#[from] crate::heygen::Error),
+}
+
+impl ClientError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            ClientError::Account(e) => e.hint(),
+            ClientError::Client(e) => e.hint(),
+        }
+    }
 }
 
 impl AccountError {
@@ -371,25 +414,25 @@ impl Accounts {
     }
 
     /// Whether `spec`'s secret can be read, and if not, why.
-    pub fn availability(&self, spec: &AccountSpec) -> Result<(), String> {
+    pub fn availability(&self, spec: &AccountSpec) -> Result<(), SecretError> {
         self.read_secret(spec).map(|_| ())
     }
 
-    fn read_secret(&self, spec: &AccountSpec) -> Result<Secret, String> {
+    fn read_secret(&self, spec: &AccountSpec) -> Result<Secret, SecretError> {
         let secret = match &spec.source {
             SecretSource::Env(var) => self
                 .env
                 .get(var)
                 .map(Secret::new)
-                .ok_or_else(|| format!("environment variable {var} is not set"))?,
+                .ok_or_else(|| SecretError::NotSet(var.clone()))?,
             SecretSource::File(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    .map_err(|source| SecretError::Unreadable { path: path.clone(), source })?;
                 Secret::new(text.lines().next().unwrap_or(""))
             }
         };
         if secret.is_empty() {
-            return Err(format!("{} is empty", spec.source));
+            return Err(SecretError::Empty(spec.source.to_string()));
         }
         Ok(secret)
     }
@@ -478,7 +521,8 @@ mod tests {
             ("agency", Credential::ApiKey(Secret::new("secret-from-file")))
         );
         let ops = a.specs().find(|s| s.name == "ops").unwrap();
-        assert!(a.availability(ops).unwrap_err().contains("OPS_TOKEN"));
+        let problem = a.availability(ops).unwrap_err();
+        assert!(matches!(&problem, SecretError::NotSet(v) if v == "OPS_TOKEN"), "{problem}");
 
         std::fs::write(&cfg, "[accounts.bad]\napi_key = \"sk_live\"\n").unwrap();
         let e = Accounts::load(Env::default(), Some(cfg.clone())).unwrap_err().to_string();

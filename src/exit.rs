@@ -85,6 +85,15 @@ impl Coded for crate::accounts::AccountError {
     }
 }
 
+impl Coded for crate::accounts::ClientError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            crate::accounts::ClientError::Account(e) => e.exit_code(),
+            crate::accounts::ClientError::Client(e) => e.exit_code(),
+        }
+    }
+}
+
 impl Coded for crate::integration::IntegrationError {
     fn exit_code(&self) -> u8 {
         use crate::integration::IntegrationError;

@@ -15,7 +15,7 @@ pub async fn run(ctx: &Context, args: &AccountsArgs) -> Result<u8, Failure> {
     let default = accounts.default_name().to_owned();
     let mut rows = Vec::new();
     for spec in accounts.specs() {
-        let available = accounts.availability(spec);
+        let available = accounts.availability(spec).map_err(|e| e.to_string());
         let check = if args.check && available.is_ok() && !ctx.simulated() {
             Some(match ctx.client(Some(&spec.name))?.me().await {
                 Ok(u) => Ok(u.username),

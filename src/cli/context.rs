@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::args::GlobalArgs;
 use super::config::Config;
 use super::failure::Failure;
-use crate::accounts::{Accounts, normalize_name};
+use crate::accounts::{Accounts, ClientError, normalize_name};
 use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
 #[cfg(feature = "sim")]
@@ -28,6 +28,18 @@ pub struct ClientMaker {
 impl ClientMaker {
     /// A client for the account `name`, reporting retries to `observer`.
     pub fn client(&self, name: &str, observer: Option<RetryObserver>) -> Result<Client, Failure> {
+        self.try_client(name, observer).map_err(|e| match e {
+            ClientError::Account(e) => e.into(),
+            ClientError::Client(e) => e.into(),
+        })
+    }
+
+    /// [`ClientMaker::client`] with the error as data.
+    fn try_client(
+        &self,
+        name: &str,
+        observer: Option<RetryObserver>,
+    ) -> Result<Client, ClientError> {
         let name = normalize_name(name)?;
         let (base, credential) = match &self.sim_base {
             Some(base) => (base.clone(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
@@ -64,12 +76,9 @@ impl ClientMaker {
 
 #[cfg(feature = "lua")]
 impl crate::lua::AccountClients for ClientMaker {
-    fn client(&self, account: Option<&str>) -> Result<Client, String> {
+    fn client(&self, account: Option<&str>) -> Result<Client, ClientError> {
         let name = account.unwrap_or(&self.default_name);
-        ClientMaker::client(self, name, None).map_err(|f| match f.hint {
-            Some(h) => format!("{} ({h})", f.message),
-            None => f.message,
-        })
+        self.try_client(name, None)
     }
 
     fn knows(&self, name: &str) -> bool {

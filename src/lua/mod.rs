@@ -23,7 +23,7 @@ use functions::{FUNCTIONS, FunctionDef, ParamKind};
 /// Gives a client per account name (`None` is the default account).
 pub trait AccountClients: Send + Sync {
     /// The client of `account`.
-    fn client(&self, account: Option<&str>) -> Result<Client, String>;
+    fn client(&self, account: Option<&str>) -> Result<Client, crate::accounts::ClientError>;
     /// Whether `name` is an account scripts may address.
     fn knows(&self, name: &str) -> bool;
     /// Configured account names, for error messages.
@@ -483,7 +483,9 @@ fn binding(
             };
             let client = match shared.clients.client(account.as_deref()) {
                 Ok(c) => c,
-                Err(m) => return fail(m, crate::exit::AUTH_ERROR),
+                Err(e) => {
+                    return fail(format!("{e} ({})", e.hint()), crate::exit::Coded::exit_code(&e));
+                }
             };
             match shared.handle.block_on(call(def, &client, params, shared.opts.dry_run)) {
                 Ok(v) => {
