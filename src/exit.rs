@@ -105,6 +105,25 @@ impl Coded for crate::integration::IntegrationError {
     }
 }
 
+#[cfg(feature = "lua")]
+impl Coded for crate::lua::ScriptError {
+    fn exit_code(&self) -> u8 {
+        use crate::lua::ScriptError;
+        match self {
+            ScriptError::Syntax(_) => INVALID_INPUT,
+            // An uncaught HeyGen error ends the script with that error's code.
+            ScriptError::Runtime { api_exit, .. } => api_exit.unwrap_or(FAILURE),
+            ScriptError::TimedOut(_)
+            | ScriptError::Limit { .. }
+            | ScriptError::Setup(_)
+            | ScriptError::Thread(_)
+            | ScriptError::NoAnswer => FAILURE,
+            // The reader of stdout went away (`| head -1`): not a failure.
+            ScriptError::OutputClosed => SUCCESS,
+        }
+    }
+}
+
 impl Coded for crate::results::ResultsError {
     fn exit_code(&self) -> u8 {
         // The campaign's own files are unreadable or not reelflow's.

@@ -77,9 +77,17 @@ pub enum ScriptError {
     /// it cannot be stopped; its thread is abandoned.
     #[error("the script ran past its time limit of {}", humantime::format_duration(*.0))]
     TimedOut(Duration),
-    /// The sandbox could not be set up.
+    /// The sandbox could not be set up: Lua's message (an `mlua::Error` is
+    /// not `Send` without mlua's `send` feature, and the error crosses
+    /// threads, so its text is kept).
     #[error("cannot start Lua: {0}")]
     Setup(String),
+    /// The script's thread could not be started.
+    #[error("cannot start Lua: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The script's thread ended without an answer (it panicked).
+    #[error("cannot start Lua: the script's thread ended without an answer")]
+    NoAnswer,
     /// One of the script's limits stopped it. `pcall` cannot catch this
     /// (the limit keeps failing every instruction), so the fix is the limit.
     #[error("{message}")]
@@ -144,7 +152,7 @@ pub fn run(
         .spawn(move || {
             let _ = tx.send(run_here(&source, &chunk_name, clients, opts, handle, Some(deadline)));
         })
-        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+        .map_err(ScriptError::Thread)?;
     // The hook stops Lua code at the deadline with a located message; the
     // grace period only runs out for a script stuck in C.
     // The hook runs every 10,000 instructions (microseconds), so a short
@@ -152,9 +160,7 @@ pub fn run(
     match rx.recv_timeout(limit + Duration::from_millis(200)) {
         Ok(outcome) => outcome,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ScriptError::TimedOut(limit)),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err(ScriptError::Setup("the script's thread ended without an answer".into()))
-        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(ScriptError::NoAnswer),
     }
 }
 
