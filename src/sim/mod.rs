@@ -45,7 +45,7 @@ use tower::ServiceExt;
 pub use clock::Clock;
 pub use faults::{FaultKind, FaultRates, FaultRule};
 pub use state::{RecordedRequest, SimStats};
-pub use timing::{Delay, Delays, EndpointClass, RenderTimes};
+pub use timing::{Delay, DelayProblem, DelaySpecError, Delays, EndpointClass, RenderTimes};
 pub use world::WorldError;
 
 use routes::{ApiFault, Caller};
