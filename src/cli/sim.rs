@@ -186,7 +186,7 @@ fn config(a: &ServeArgs) -> Result<SimConfig, Failure> {
         clock: Clock::scaled(a.clock_scale),
         ..SimConfig::default()
     };
-    config.check(|knob| format!("--{knob}")).map_err(Failure::usage)?;
+    config.check().map_err(|e| Failure::usage(e.message(|knob| format!("--{knob}"))))?;
     Ok(config)
 }
 
@@ -249,6 +249,6 @@ pub fn config_from_env(cfg: &Config) -> Result<SimConfig, Failure> {
         },
         ..SimConfig::default()
     };
-    config.check(var).map_err(Failure::usage)?;
+    config.check().map_err(|e| Failure::usage(e.message(var)))?;
     Ok(config)
 }
