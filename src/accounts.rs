@@ -43,7 +43,8 @@ pub enum AccountError {
         /// Account name.
         name: String,
         /// What is missing.
-        problem: String,
+        #[source]
+        problem: SecretError,
     },
     /// The config file is unreadable or malformed.
     #[error("{path}: {message}")]
@@ -56,6 +57,48 @@ pub enum AccountError {
     /// A name with characters an env var cannot carry.
     #[error("invalid account name `{0}`: use letters, digits, `_` and `-`")]
     BadName(String),
+}
+
+/// Why an account's secret cannot be read. The messages name the variable
+/// or file, never the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The environment variable the account names is not set (or empty).
+    #[error("environment variable {0} is not set")]
+    NotSet(String),
+    /// The secret file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The variable or file holds nothing.
+    #[error("{0} is empty")]
+    Empty(String),
+}
+
+/// Why no client could be made for an account.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The account is unknown, misnamed or has no usable secret.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The client cannot be built (a bad base URL, …).
+    #[error(transparent)]
+    Client(#[from] crate::heygen::Error),
+}
+
+impl ClientError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            ClientError::Account(e) => e.hint(),
+            ClientError::Client(e) => e.hint(),
+        }
+    }
 }
 
 impl AccountError {
@@ -149,17 +192,6 @@ impl std::fmt::Debug for Env {
 }
 
 impl Env {
-    /// The `HEYGEN_*` and `REELFLOW_*` variables of this process.
-    pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars()
-                .filter(|(k, _)| {
-                    k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") || k == "XDG_CONFIG_HOME"
-                })
-                .collect(),
-        }
-    }
-
     /// An environment from pairs.
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
@@ -216,12 +248,14 @@ pub struct Accounts {
 
 impl Accounts {
     /// The config file reelflow reads: `REELFLOW_CONFIG`, else
-    /// `<config dir>/reelflow/config.toml`.
-    pub fn default_config_path(env: &Env) -> Option<PathBuf> {
+    /// `$XDG_CONFIG_HOME/reelflow/config.toml`, else
+    /// `<user_config_dir>/reelflow/config.toml` (the platform's folder,
+    /// resolved by the caller).
+    pub fn default_config_path(env: &Env, user_config_dir: Option<PathBuf>) -> Option<PathBuf> {
         if let Some(p) = env.get("REELFLOW_CONFIG") {
             return Some(PathBuf::from(p));
         }
-        let base = env.get("XDG_CONFIG_HOME").map(PathBuf::from).or_else(dirs::config_dir)?;
+        let base = env.get("XDG_CONFIG_HOME").map(PathBuf::from).or(user_config_dir)?;
         Some(base.join("reelflow").join("config.toml"))
     }
 
@@ -273,13 +307,19 @@ impl Accounts {
                 sources.push((AuthKind::ApiKey, SecretSource::Env(v)));
             }
             if let Some(p) = entry.api_key_file {
-                sources.push((AuthKind::ApiKey, SecretSource::File(expand_home(&p))));
+                sources.push((
+                    AuthKind::ApiKey,
+                    SecretSource::File(expand_home(&p, self.env.get("HOME"))),
+                ));
             }
             if let Some(v) = entry.oauth_token_env {
                 sources.push((AuthKind::OauthToken, SecretSource::Env(v)));
             }
             if let Some(p) = entry.oauth_token_file {
-                sources.push((AuthKind::OauthToken, SecretSource::File(expand_home(&p))));
+                sources.push((
+                    AuthKind::OauthToken,
+                    SecretSource::File(expand_home(&p, self.env.get("HOME"))),
+                ));
             }
             let (auth, source) = match sources.len() {
                 1 => sources.remove(0),
@@ -374,26 +414,25 @@ impl Accounts {
     }
 
     /// Whether `spec`'s secret can be read, and if not, why.
-    pub fn availability(&self, spec: &AccountSpec) -> Result<(), String> {
+    pub fn availability(&self, spec: &AccountSpec) -> Result<(), SecretError> {
         self.read_secret(spec).map(|_| ())
     }
 
-    fn read_secret(&self, spec: &AccountSpec) -> Result<Secret, String> {
+    fn read_secret(&self, spec: &AccountSpec) -> Result<Secret, SecretError> {
         let secret = match &spec.source {
             SecretSource::Env(var) => self
                 .env
                 .get(var)
                 .map(Secret::new)
-                .or_else(|| std::env::var(var).ok().map(Secret::new))
-                .ok_or_else(|| format!("environment variable {var} is not set"))?,
+                .ok_or_else(|| SecretError::NotSet(var.clone()))?,
             SecretSource::File(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    .map_err(|source| SecretError::Unreadable { path: path.clone(), source })?;
                 Secret::new(text.lines().next().unwrap_or(""))
             }
         };
         if secret.is_empty() {
-            return Err(format!("{} is empty", spec.source));
+            return Err(SecretError::Empty(spec.source.to_string()));
         }
         Ok(secret)
     }
@@ -429,9 +468,10 @@ pub fn normalize_name(name: &str) -> Result<String, AccountError> {
     Ok(n)
 }
 
-fn expand_home(p: &Path) -> PathBuf {
+/// `~/x` under `home` (the environment's `HOME`, as the caller gave it).
+fn expand_home(p: &Path, home: Option<&str>) -> PathBuf {
     match p.strip_prefix("~") {
-        Ok(rest) => dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| p.to_owned()),
+        Ok(rest) => home.map(|h| Path::new(h).join(rest)).unwrap_or_else(|| p.to_owned()),
         Err(_) => p.to_owned(),
     }
 }
@@ -481,7 +521,8 @@ mod tests {
             ("agency", Credential::ApiKey(Secret::new("secret-from-file")))
         );
         let ops = a.specs().find(|s| s.name == "ops").unwrap();
-        assert!(a.availability(ops).unwrap_err().contains("OPS_TOKEN"));
+        let problem = a.availability(ops).unwrap_err();
+        assert!(matches!(&problem, SecretError::NotSet(v) if v == "OPS_TOKEN"), "{problem}");
 
         std::fs::write(&cfg, "[accounts.bad]\napi_key = \"sk_live\"\n").unwrap();
         let e = Accounts::load(Env::default(), Some(cfg.clone())).unwrap_err().to_string();

@@ -331,13 +331,20 @@ pub fn plan_lines(
 /// Why uploading failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    /// The file changed or vanished since validation.
-    #[error("cannot read {file}: {reason}")]
+    /// The file vanished or became unreadable since validation.
+    #[error("cannot read {file}: {source}")]
     Read {
         /// The file.
         file: String,
         /// Why.
-        reason: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's content changed since validation (its hash differs).
+    #[error("cannot read {file}: the file changed since it was validated; run again")]
+    Changed {
+        /// The file.
+        file: String,
     },
     /// HeyGen refused or failed.
     #[error("uploading {file} failed: {source}")]
@@ -359,12 +366,9 @@ pub fn upload_key(hash: &str) -> String {
 /// Uploads one file and returns its record.
 pub async fn upload(client: &Client, f: &LocalFile) -> Result<UploadRecord, UploadError> {
     let bytes = std::fs::read(&f.path)
-        .map_err(|e| UploadError::Read { file: f.file.clone(), reason: e.to_string() })?;
+        .map_err(|source| UploadError::Read { file: f.file.clone(), source })?;
     if blake3::hash(&bytes).to_hex().as_str() != f.hash {
-        return Err(UploadError::Read {
-            file: f.file.clone(),
-            reason: "the file changed since it was validated; run again".into(),
-        });
+        return Err(UploadError::Changed { file: f.file.clone() });
     }
     let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let key = upload_key(&f.hash);

@@ -15,7 +15,7 @@
 
 pub mod accounts;
 pub mod assets;
-pub mod cli;
+mod cli;
 pub mod dataset;
 pub mod diag;
 pub mod engine;
@@ -25,6 +25,7 @@ pub mod filters;
 pub mod folders;
 pub mod heygen;
 pub mod integration;
+#[cfg(feature = "lua")]
 pub mod lua;
 pub mod manifest;
 pub mod plan;
@@ -35,6 +36,14 @@ pub mod report;
 pub mod results;
 pub mod review;
 pub mod sample;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod slug;
 pub mod validate;
+
+/// The `reelflow` command line: parses the process's arguments, reads its
+/// environment once, runs the command and returns its exit code (see
+/// [`exit`]). The binary is this one call.
+pub fn main() -> std::process::ExitCode {
+    cli::main()
+}

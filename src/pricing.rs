@@ -99,14 +99,27 @@ impl RateTable {
     }
 }
 
-/// The table estimates use: `REELFLOW_PRICING_TABLE=b` picks table B,
-/// anything else table A.
-pub fn active_table() -> &'static RateTable {
-    static TABLE: std::sync::OnceLock<&'static RateTable> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| match std::env::var(TABLE_ENV).as_deref() {
-        Ok("b" | "B") => &TABLE_B,
+static ACTIVE: std::sync::OnceLock<&'static RateTable> = std::sync::OnceLock::new();
+
+/// The table a setting names (the value of [`TABLE_ENV`]): `b` picks
+/// table B, anything else (or nothing) table A.
+pub fn table_named(name: Option<&str>) -> &'static RateTable {
+    match name {
+        Some("b" | "B") => &TABLE_B,
         _ => &TABLE_A,
-    })
+    }
+}
+
+/// Chooses the table estimates use, once per process, before the first
+/// estimate (the CLI resolves it from its configuration; the library reads
+/// no environment). Returns false when a table was already in use.
+pub fn select_table(table: &'static RateTable) -> bool {
+    ACTIVE.set(table).is_ok()
+}
+
+/// The table estimates use: the one [`select_table`] chose, else table A.
+pub fn active_table() -> &'static RateTable {
+    ACTIVE.get_or_init(|| &TABLE_A)
 }
 
 /// USD per output second for one product and resolution, in the active

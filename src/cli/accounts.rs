@@ -15,8 +15,8 @@ pub async fn run(ctx: &Context, args: &AccountsArgs) -> Result<u8, Failure> {
     let default = accounts.default_name().to_owned();
     let mut rows = Vec::new();
     for spec in accounts.specs() {
-        let available = accounts.availability(spec);
-        let check = if args.check && available.is_ok() && ctx.sim().is_none() {
+        let available = accounts.availability(spec).map_err(|e| e.to_string());
+        let check = if args.check && available.is_ok() && !ctx.simulated() {
             Some(match ctx.client(Some(&spec.name))?.me().await {
                 Ok(u) => Ok(u.username),
                 Err(e) => Err(e.to_string()),
@@ -82,7 +82,7 @@ pub async fn run(ctx: &Context, args: &AccountsArgs) -> Result<u8, Failure> {
         Some(p) => note(format!("config file: {} (not present)", p.display())),
         None => {}
     }
-    if ctx.sim().is_some() {
+    if ctx.simulated() {
         note("--sim: every account name is a simulated account; no secrets are read");
     }
     Ok(exit::SUCCESS)

@@ -1,14 +1,15 @@
 //! What every command needs: accounts, clients, and the in-process
 //! simulator when `--sim` is given.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::args::GlobalArgs;
+use super::config::Config;
 use super::failure::Failure;
-use crate::accounts::{Accounts, Env, normalize_name};
+use crate::accounts::{Accounts, ClientError, normalize_name};
 use crate::heygen::client::RetryObserver;
 use crate::heygen::{Client, ClientConfig, Credential, DEFAULT_BASE_URL, Secret};
+#[cfg(feature = "sim")]
 use crate::sim::Simulator;
 
 /// Builds clients for account names. Cheap to clone and shareable across
@@ -27,6 +28,18 @@ pub struct ClientMaker {
 impl ClientMaker {
     /// A client for the account `name`, reporting retries to `observer`.
     pub fn client(&self, name: &str, observer: Option<RetryObserver>) -> Result<Client, Failure> {
+        self.try_client(name, observer).map_err(|e| match e {
+            ClientError::Account(e) => e.into(),
+            ClientError::Client(e) => e.into(),
+        })
+    }
+
+    /// [`ClientMaker::client`] with the error as data.
+    fn try_client(
+        &self,
+        name: &str,
+        observer: Option<RetryObserver>,
+    ) -> Result<Client, ClientError> {
         let name = normalize_name(name)?;
         let (base, credential) = match &self.sim_base {
             Some(base) => (base.clone(), Credential::ApiKey(Secret::new(format!("sim-{name}")))),
@@ -61,13 +74,11 @@ impl ClientMaker {
     }
 }
 
+#[cfg(feature = "lua")]
 impl crate::lua::AccountClients for ClientMaker {
-    fn client(&self, account: Option<&str>) -> Result<Client, String> {
+    fn client(&self, account: Option<&str>) -> Result<Client, ClientError> {
         let name = account.unwrap_or(&self.default_name);
-        ClientMaker::client(self, name, None).map_err(|f| match f.hint {
-            Some(h) => format!("{} ({h})", f.message),
-            None => f.message,
-        })
+        self.try_client(name, None)
     }
 
     fn knows(&self, name: &str) -> bool {
@@ -86,19 +97,26 @@ impl crate::lua::AccountClients for ClientMaker {
 pub struct Context {
     /// The global flags.
     pub global: GlobalArgs,
+    /// What was resolved from the environment.
+    pub config: Config,
     maker: ClientMaker,
+    #[cfg(feature = "sim")]
     sim: Option<Simulator>,
 }
 
 impl Context {
     /// Loads accounts; starts the simulator for `--sim`.
-    pub async fn new(global: GlobalArgs) -> Result<Context, Failure> {
-        let env = Env::from_process();
-        let path = Accounts::default_config_path(&env);
-        let accounts = Accounts::load(env.clone(), path)?;
+    pub async fn new(global: GlobalArgs, cfg: Config) -> Result<Context, Failure> {
+        let accounts = Accounts::load(cfg.env.clone(), cfg.accounts_file.clone())?;
+        #[cfg(not(feature = "sim"))]
+        if global.sim {
+            return Err(Failure::without("the simulator (--sim)", "sim"));
+        }
+        #[cfg(feature = "sim")]
         let sim = if global.sim {
-            let config = super::sim::config_from_env(&env)?;
-            let sim = Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let config = super::sim::config_from_env(&cfg)?;
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let sim = Simulator::start(config, addr).await?;
             if global.verbose {
                 super::output::note(format!("simulator listening on {}", sim.base_url()));
             }
@@ -109,17 +127,27 @@ impl Context {
         let default_name =
             global.account.clone().unwrap_or_else(|| accounts.default_name().to_owned());
         let maker = ClientMaker {
+            #[cfg(feature = "sim")]
             sim_base: sim.as_ref().map(Simulator::base_url),
+            #[cfg(not(feature = "sim"))]
+            sim_base: None,
             base_override: global.base_url.clone(),
             verbose: global.verbose,
             default_name,
             accounts,
         };
-        Ok(Context { global, maker, sim })
+        Ok(Context {
+            global,
+            config: cfg,
+            maker,
+            #[cfg(feature = "sim")]
+            sim,
+        })
     }
 
     /// Saves the simulator's state (under `--sim`).
     pub fn finish(&self) {
+        #[cfg(feature = "sim")]
         if let Some(sim) = &self.sim
             && let Err(e) = sim.save()
         {
@@ -132,12 +160,13 @@ impl Context {
         &self.maker.accounts
     }
 
-    /// The simulator, under `--sim`.
-    pub fn sim(&self) -> Option<&Simulator> {
-        self.sim.as_ref()
+    /// Whether commands talk to the in-process simulator (`--sim`).
+    pub fn simulated(&self) -> bool {
+        self.maker.sim_base.is_some()
     }
 
     /// The client maker (for work on other threads).
+    #[cfg_attr(not(feature = "lua"), allow(dead_code))]
     pub fn maker(&self) -> &ClientMaker {
         &self.maker
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::accounts::AccountError;
-use crate::exit;
+use crate::exit::{self, Coded};
 use crate::heygen::Error as HeygenError;
 use crate::integration::IntegrationError;
 
@@ -54,6 +54,14 @@ impl Failure {
     /// Bad usage.
     pub fn usage(message: impl Into<String>) -> Self {
         Failure::new(exit::USAGE, "usage", message)
+    }
+
+    /// A command this build leaves out: `what` needs the cargo feature
+    /// `feature`, which was turned off.
+    #[cfg_attr(all(feature = "sim", feature = "lua"), allow(dead_code))]
+    pub fn without(what: &str, feature: &str) -> Self {
+        Failure::usage(format!("this reelflow was built without {what}"))
+            .hint(format!("rebuild with the `{feature}` cargo feature (it is on by default)"))
     }
 
     /// Prints to stderr: human text, or the JSON error envelope with `--json`.
@@ -116,13 +124,13 @@ impl From<HeygenError> for Failure {
 
 impl From<AccountError> for Failure {
     fn from(e: AccountError) -> Self {
-        let hint = e.hint();
-        let exit = match e {
-            AccountError::Config { .. } => exit::INVALID_INPUT,
-            AccountError::BadName(_) => exit::USAGE,
-            _ => exit::AUTH_ERROR,
-        };
-        Failure::new(exit, "account", e.to_string()).hint(hint)
+        Failure::new(e.exit_code(), "account", e.to_string()).hint(e.hint())
+    }
+}
+
+impl From<crate::results::ResultsError> for Failure {
+    fn from(e: crate::results::ResultsError) -> Self {
+        Failure::new(e.exit_code(), "invalid_results", e.to_string())
     }
 }
 

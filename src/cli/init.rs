@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Failure> {
     let client = ctx
         .client(None)
         .map_err(|f| f.hint("init reads your catalog for real ids; or try it with --sim"))?;
-    let cache = if ctx.sim().is_some() { None } else { catalog::cache_dir() };
+    let cache = if ctx.simulated() { None } else { ctx.config.cache_dir.clone() };
     let (cat, _) = catalog::load(&client, cache, DEFAULT_TTL, false)
         .await
         .map_err(|e| Failure::from(e).hint("init reads your catalog for real ids"))?;

@@ -7,7 +7,7 @@ use super::args::LuaArgs;
 use super::context::Context;
 use super::failure::Failure;
 use super::output::print_json;
-use crate::exit;
+use crate::exit::{self, Coded};
 use crate::lua::{self, ScriptError, ScriptOptions, functions};
 
 /// Runs a script.
@@ -46,14 +46,25 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
             }
             Ok(exit::SUCCESS)
         }
-        Err(ScriptError::Syntax(m)) => Err(Failure::new(exit::INVALID_INPUT, "lua_syntax", m)),
-        Err(ScriptError::Runtime { message, api_exit }) => {
-            Err(Failure::new(api_exit.unwrap_or(exit::FAILURE), "lua_error", message)
-                .hint("`reelflow doc integrations.heygen` shows the functions and their parameters; wrap calls in pcall to handle errors"))
+        // The reader of stdout went away (`| head -1`): end quietly.
+        Err(ScriptError::OutputClosed) => Ok(exit::SUCCESS),
+        Err(e) => Err(failure(e, args)),
+    }
+}
+
+/// A stopped script as the CLI shows it; the exit code is the error kind's
+/// (see [`crate::exit::Coded`]).
+fn failure(e: ScriptError, args: &LuaArgs) -> Failure {
+    let code = e.exit_code();
+    match e {
+        ScriptError::Syntax(m) => Failure::new(code, "lua_syntax", m),
+        ScriptError::Runtime { message, .. } => {
+            Failure::new(code, "lua_error", message)
+                .hint("`reelflow doc integrations.heygen` shows the functions and their parameters; wrap calls in pcall to handle errors")
         }
-        Err(e @ ScriptError::TimedOut(_)) => Err(Failure::new(exit::FAILURE, "lua_timeout", e.to_string())
-            .hint("raise --timeout if the script needs longer (pcall cannot catch a limit); a pattern like `.-.-.-b` on a long string backtracks for a very long time")),
-        Err(ScriptError::Limit { limit, message }) => {
+        e @ ScriptError::TimedOut(_) => Failure::new(code, "lua_timeout", e.to_string())
+            .hint("raise --timeout if the script needs longer (pcall cannot catch a limit); a pattern like `.-.-.-b` on a long string backtracks for a very long time"),
+        ScriptError::Limit { limit, message } => {
             let uncatchable = "; pcall cannot catch this limit";
             let (flag, now, tail) = match limit {
                 lua::Limit::Instructions => {
@@ -64,12 +75,14 @@ pub async fn run(ctx: &Context, args: &LuaArgs) -> Result<u8, Failure> {
                     ("--timeout", humantime::format_duration(args.timeout).to_string(), uncatchable)
                 }
             };
-            Err(Failure::new(exit::FAILURE, "lua_limit", message)
-                .hint(format!("raise {flag} (now {now}) if the script needs more{tail}")))
+            Failure::new(code, "lua_limit", message)
+                .hint(format!("raise {flag} (now {now}) if the script needs more{tail}"))
         }
-        // The reader of stdout went away (`| head -1`): end quietly.
-        Err(ScriptError::OutputClosed) => Ok(exit::SUCCESS),
-        Err(e @ ScriptError::Setup(_)) => Err(Failure::new(exit::FAILURE, "lua", e.to_string())),
+        // Handled by the caller (it ends quietly); kept total here.
+        e @ ScriptError::OutputClosed => Failure::new(code, "output_closed", e.to_string()),
+        e @ (ScriptError::Setup(_) | ScriptError::Thread(_) | ScriptError::NoAnswer) => {
+            Failure::new(code, "lua", e.to_string())
+        }
     }
 }
 

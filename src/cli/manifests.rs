@@ -10,7 +10,7 @@ use crate::diag::Problems;
 use crate::exit;
 use crate::manifest::{LoadedManifest, load};
 use crate::render::Job;
-use crate::validate::catalog::{self, CatalogIndex, DEFAULT_TTL};
+use crate::validate::catalog::{CatalogIndex, DEFAULT_TTL};
 use crate::validate::pipeline::{self, CatalogSource, CheckError, Checked};
 
 /// Loads a manifest; a broken one is exit 3 with every problem shown.
@@ -44,8 +44,7 @@ pub fn no_results(ctx: &Context, results: &Path, manifest: &Path) -> Failure {
 /// The campaign's state: its results file, shard files and journals,
 /// merged. Every command that reads state goes through here.
 pub fn load_state(m: &LoadedManifest) -> Result<crate::results::CampaignState, Failure> {
-    crate::results::CampaignState::load(&m.results_path())
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))
+    crate::results::CampaignState::load(&m.results_path()).map_err(Failure::from)
 }
 
 /// Locks the campaign's state for a process that writes the rows of
@@ -112,11 +111,8 @@ pub fn catalog_source(
         let sim = if first.contains("--sim") { "" } else { ", or --sim" };
         f.hint(format!("{first}or pass --offline to check without the catalog{sim}"))
     })?;
-    let ttl = std::env::var("REELFLOW_CATALOG_TTL")
-        .ok()
-        .and_then(|v| humantime::parse_duration(&v).ok())
-        .unwrap_or(DEFAULT_TTL);
-    let cache = if ctx.sim().is_some() { None } else { catalog::cache_dir() };
+    let ttl = ctx.config.catalog_ttl.unwrap_or(DEFAULT_TTL);
+    let cache = if ctx.simulated() { None } else { ctx.config.cache_dir.clone() };
     Ok(Some(CatalogSource { client, cache, ttl, refresh }))
 }
 

@@ -4,9 +4,11 @@ mod accounts;
 pub mod args;
 mod avatars;
 mod completions;
+mod config;
 mod context;
 mod failure;
 mod init;
+#[cfg(feature = "lua")]
 mod lua;
 mod man;
 mod manifests;
@@ -20,6 +22,7 @@ mod results;
 mod review;
 mod run;
 mod schema;
+#[cfg(feature = "sim")]
 mod sim;
 mod status;
 mod templates;
@@ -66,15 +69,24 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
+    // The one place the environment is read.
+    let config = config::Config::from_process();
+    crate::pricing::select_table(config.pricing_table);
     match &cli.command {
-        Command::Sim(cmd) => return sim::run(cmd, &cli.global).await,
+        #[cfg(feature = "sim")]
+        Command::Sim(cmd) => return sim::run(cmd, &cli.global, &config).await,
+        #[cfg(not(feature = "sim"))]
+        Command::Sim(_) => return Err(Failure::without("the simulator", "sim")),
         Command::Schema => return Ok(schema::run()),
+        #[cfg(feature = "lua")]
         Command::Doc { page } => return lua::doc(page, cli.global.json),
+        #[cfg(not(feature = "lua"))]
+        Command::Doc { .. } => return Err(Failure::without("Lua", "lua")),
         Command::Completions { shell } => return completions::run(*shell),
         Command::Man => return man::run(),
         _ => {}
     }
-    let ctx = Context::new(cli.global).await?;
+    let ctx = Context::new(cli.global, config).await?;
     let result = dispatch(&ctx, &cli.command).await;
     ctx.finish();
     result
@@ -96,7 +108,10 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<u8, Failure> {
         Command::Results(a) => results::run(ctx, a),
         Command::Report(a) => report::run(ctx, a).await,
         Command::Review(a) => review::run(ctx, a).await,
+        #[cfg(feature = "lua")]
         Command::Lua(a) => lua::run(ctx, a).await,
+        #[cfg(not(feature = "lua"))]
+        Command::Lua(_) => Err(Failure::without("Lua", "lua")),
         Command::Init(a) => init::run(ctx, a).await,
         Command::Sim(_)
         | Command::Schema

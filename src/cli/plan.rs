@@ -234,9 +234,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8, Failure> {
 /// Approved / rejected / unreviewed rows of the last results (shards
 /// merged), when there are results.
 fn review_counts(results: &std::path::Path) -> Result<Option<serde_json::Value>, Failure> {
-    let Some(merged) = crate::report::load_results(results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-    else {
+    let Some(merged) = crate::report::load_results(results).map_err(Failure::from)? else {
         return Ok(None);
     };
     let reviews = super::report::read_reviews(results)?;

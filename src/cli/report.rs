@@ -55,8 +55,7 @@ pub fn build_report(
     media: &dyn Fn(&str) -> String,
 ) -> Result<Report, Failure> {
     let results_path = m.results_path();
-    let results = report::load_results(&results_path)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let results = report::load_results(&results_path).map_err(Failure::from)?;
     let reviews = read_reviews(&results_path)?;
     let rows = report::rows(m.clone()).map_err(|ds| {
         let mut f = Failure::new(
@@ -106,7 +105,7 @@ pub async fn catalog_names(ctx: &Context, m: &LoadedManifest, offline: bool) -> 
 /// Writes the JUnit XML of a results file.
 pub fn write_junit(results: &std::path::Path, out: &std::path::Path) -> Result<(), Failure> {
     let file = crate::results::ResultsFile::read(results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
+        .map_err(Failure::from)?
         .unwrap_or_else(|| crate::results::ResultsFile::new("", "", None));
     crate::results::write_atomic(out, crate::report::junit::render(&file).as_bytes())
         .map_err(|e| Failure::new(exit::FAILURE, "io", format!("{}: {e}", out.display())))

@@ -17,10 +17,7 @@ use crate::review::server::{ReviewConfig, ReviewServer, new_token};
 pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let results = m.results_path();
-    if report::load_results(&results)
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?
-        .is_none()
-    {
+    if report::load_results(&results).map_err(Failure::from)?.is_none() {
         return Err(no_results(ctx, &results, &args.manifest));
     }
     let names = Arc::new(catalog_names(ctx, &m, args.offline).await);
@@ -35,8 +32,14 @@ pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
         let r = build_report(&manifest, &names, &media).map_err(|f| f.message)?;
         Ok(html::render(&r, &html::HtmlOptions { review_token: Some(token.to_owned()) }))
     });
-    let config =
-        ReviewConfig { results, reviews: reviews.clone(), base_dir, token: new_token(), page };
+    let config = ReviewConfig {
+        results,
+        reviews: reviews.clone(),
+        base_dir,
+        token: new_token(),
+        page,
+        reviewer: ctx.config.reviewer.clone(),
+    };
     let mut server = ReviewServer::start(config, args.port)
         .await
         .map_err(|e| Failure::new(exit::FAILURE, "bind", format!("cannot listen: {e}")))?;
@@ -151,8 +154,7 @@ pub fn approval_gate(
     reviews: &crate::review::Reviews,
     manifest_arg: &std::path::Path,
 ) -> Result<(), Failure> {
-    let merged = crate::report::load_results(&m.results_path())
-        .map_err(|e| Failure::new(exit::INVALID_INPUT, "invalid_results", e))?;
+    let merged = crate::report::load_results(&m.results_path()).map_err(Failure::from)?;
     let shown = manifest_arg.display();
     match reviews.sample_unapproved(merged.as_ref()) {
         None => Err(Failure::new(

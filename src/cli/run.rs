@@ -121,7 +121,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let to_submit = summary.to_submit.videos;
     let cap = args.max_cost.or(m.manifest.run.max_cost_usd);
     if to_submit > 0
-        && ctx.sim().is_none()
+        && !ctx.simulated()
         && !args.yes
         && !confirm(ctx, &client, &summary.to_submit, cap, &args.manifest).await?
     {

@@ -5,18 +5,18 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::args::{GlobalArgs, ServeArgs, SimCommand, SimWalletArgs};
+use super::config::Config;
 use super::failure::Failure;
 use super::output::{Table, note, print_data};
-use crate::accounts::Env;
 use crate::exit;
 use crate::sim::{Clock, Delays, FaultRates, SimConfig, Simulator, WorldFile};
 
 /// Runs the command.
-pub async fn run(cmd: &SimCommand, global: &GlobalArgs) -> Result<u8, Failure> {
+pub async fn run(cmd: &SimCommand, global: &GlobalArgs, cfg: &Config) -> Result<u8, Failure> {
     match cmd {
         SimCommand::Serve(args) => serve(args).await,
-        SimCommand::Reset => reset(global),
-        SimCommand::Wallet(args) => wallet(args, global),
+        SimCommand::Reset => reset(global, cfg),
+        SimCommand::Wallet(args) => wallet(args, global, cfg),
     }
 }
 
@@ -76,8 +76,8 @@ fn reachable_url(addr: SocketAddr) -> String {
 }
 
 /// The `--sim` world file, or a usage error saying why there is none.
-fn world(env: &Env) -> Result<WorldFile, Failure> {
-    let config = config_from_env(env)?;
+fn world(cfg: &Config) -> Result<WorldFile, Failure> {
+    let config = config_from_env(cfg)?;
     let Some(path) = config.state_file.clone() else {
         return Err(Failure::usage(
             "REELFLOW_SIM_STATE=none: the --sim world lives in memory, there is nothing to change",
@@ -90,9 +90,8 @@ fn world(env: &Env) -> Result<WorldFile, Failure> {
     })
 }
 
-fn reset(global: &GlobalArgs) -> Result<u8, Failure> {
-    let env = Env::from_process();
-    let world = world(&env)?;
+fn reset(global: &GlobalArgs, cfg: &Config) -> Result<u8, Failure> {
+    let world = world(cfg)?;
     let forgotten =
         world.reset().map_err(|e| Failure::new(exit::FAILURE, "sim_world", e.to_string()))?;
     if global.json {
@@ -101,15 +100,14 @@ fn reset(global: &GlobalArgs) -> Result<u8, Failure> {
         note(format!(
             "the --sim world is fresh: {forgotten} video{} forgotten, wallets back to ${:.2}",
             if forgotten == 1 { "" } else { "s" },
-            config_from_env(&env)?.balance_usd
+            config_from_env(cfg)?.balance_usd
         ));
     }
     Ok(exit::SUCCESS)
 }
 
-fn wallet(args: &SimWalletArgs, global: &GlobalArgs) -> Result<u8, Failure> {
-    let env = Env::from_process();
-    let world = world(&env)?;
+fn wallet(args: &SimWalletArgs, global: &GlobalArgs, cfg: &Config) -> Result<u8, Failure> {
+    let world = world(cfg)?;
     let failed = |e: std::io::Error| Failure::new(exit::FAILURE, "sim_world", e.to_string());
     // Under --sim, account NAME is the key `sim-NAME` (see the context).
     let name = global.account.as_deref().map(crate::accounts::normalize_name).transpose()?;
@@ -133,7 +131,7 @@ fn wallet(args: &SimWalletArgs, global: &GlobalArgs) -> Result<u8, Failure> {
             Some(usd) => format!("no simulated accounts yet; new ones start with ${usd:.2}"),
             None => format!(
                 "no simulated accounts yet; new ones start with ${:.2}",
-                config_from_env(&env)?.balance_usd
+                config_from_env(cfg)?.balance_usd
             ),
         });
         return Ok(exit::SUCCESS);
@@ -188,13 +186,14 @@ fn config(a: &ServeArgs) -> Result<SimConfig, Failure> {
         clock: Clock::scaled(a.clock_scale),
         ..SimConfig::default()
     };
-    config.check(|knob| format!("--{knob}")).map_err(Failure::usage)?;
+    config.check().map_err(|e| Failure::usage(e.message(|knob| format!("--{knob}"))))?;
     Ok(config)
 }
 
 /// The `--sim` simulator's config: renders take about two seconds so a
 /// demo campaign finishes quickly; `REELFLOW_SIM_*` variables tune it.
-pub fn config_from_env(env: &Env) -> Result<SimConfig, Failure> {
+pub fn config_from_env(cfg: &Config) -> Result<SimConfig, Failure> {
+    let env = &cfg.env;
     let var = |knob: &str| format!("REELFLOW_SIM_{}", knob.to_uppercase().replace('-', "_"));
     let num = |knob: &str, default: f64| -> Result<f64, Failure> {
         let key = var(knob);
@@ -240,7 +239,7 @@ pub fn config_from_env(env: &Env) -> Result<SimConfig, Failure> {
         state_file: match env.get("REELFLOW_SIM_STATE") {
             Some("none") => None,
             Some(p) => Some(std::path::PathBuf::from(p)),
-            None => crate::validate::catalog::cache_dir().map(|d| d.join("sim-world.sqlite3")),
+            None => cfg.cache_dir.as_ref().map(|d| d.join("sim-world.sqlite3")),
         },
         // A balance given for --sim applies to the world as it is, not
         // only to accounts it has yet to create.
@@ -250,6 +249,6 @@ pub fn config_from_env(env: &Env) -> Result<SimConfig, Failure> {
         },
         ..SimConfig::default()
     };
-    config.check(var).map_err(Failure::usage)?;
+    config.check().map_err(|e| Failure::usage(e.message(var)))?;
     Ok(config)
 }

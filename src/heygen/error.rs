@@ -170,24 +170,6 @@ impl Error {
         self.api().map(|e| e.kind)
     }
 
-    /// The process exit code this error means (README "Exit codes"), the
-    /// same whether the CLI or a Lua script met it.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Api(e) => match e.kind {
-                ApiErrorKind::Auth | ApiErrorKind::Forbidden => crate::exit::AUTH_ERROR,
-                ApiErrorKind::InsufficientCredit | ApiErrorKind::QuotaExceeded => {
-                    crate::exit::CREDIT_STOP
-                }
-                _ => crate::exit::API_ERROR,
-            },
-            Error::Network { .. } | Error::Timeout { .. } | Error::Decode { .. } => {
-                crate::exit::API_ERROR
-            }
-            Error::InvalidRequest(_) => crate::exit::USAGE,
-        }
-    }
-
     /// What the user can do about it.
     pub fn hint(&self) -> String {
         match self {

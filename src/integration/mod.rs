@@ -48,15 +48,6 @@ pub enum IntegrationError {
 }
 
 impl IntegrationError {
-    /// The process exit code this error means: a bad parameter is bad
-    /// input; an API error keeps its own code.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            IntegrationError::InvalidParam { .. } => crate::exit::INVALID_INPUT,
-            IntegrationError::Api(e) => e.exit_code(),
-        }
-    }
-
     fn param(param: impl Into<String>, message: impl Into<String>) -> Self {
         IntegrationError::InvalidParam { param: param.into(), message: message.into() }
     }

@@ -23,7 +23,7 @@ use functions::{FUNCTIONS, FunctionDef, ParamKind};
 /// Gives a client per account name (`None` is the default account).
 pub trait AccountClients: Send + Sync {
     /// The client of `account`.
-    fn client(&self, account: Option<&str>) -> Result<Client, String>;
+    fn client(&self, account: Option<&str>) -> Result<Client, crate::accounts::ClientError>;
     /// Whether `name` is an account scripts may address.
     fn knows(&self, name: &str) -> bool;
     /// Configured account names, for error messages.
@@ -77,9 +77,17 @@ pub enum ScriptError {
     /// it cannot be stopped; its thread is abandoned.
     #[error("the script ran past its time limit of {}", humantime::format_duration(*.0))]
     TimedOut(Duration),
-    /// The sandbox could not be set up.
+    /// The sandbox could not be set up: Lua's message (an `mlua::Error` is
+    /// not `Send` without mlua's `send` feature, and the error crosses
+    /// threads, so its text is kept).
     #[error("cannot start Lua: {0}")]
     Setup(String),
+    /// The script's thread could not be started.
+    #[error("cannot start Lua: {0}")]
+    Thread(#[source] std::io::Error),
+    /// The script's thread ended without an answer (it panicked).
+    #[error("cannot start Lua: the script's thread ended without an answer")]
+    NoAnswer,
     /// One of the script's limits stopped it. `pcall` cannot catch this
     /// (the limit keeps failing every instruction), so the fix is the limit.
     #[error("{message}")]
@@ -144,7 +152,7 @@ pub fn run(
         .spawn(move || {
             let _ = tx.send(run_here(&source, &chunk_name, clients, opts, handle, Some(deadline)));
         })
-        .map_err(|e| ScriptError::Setup(e.to_string()))?;
+        .map_err(ScriptError::Thread)?;
     // The hook stops Lua code at the deadline with a located message; the
     // grace period only runs out for a script stuck in C.
     // The hook runs every 10,000 instructions (microseconds), so a short
@@ -152,9 +160,7 @@ pub fn run(
     match rx.recv_timeout(limit + Duration::from_millis(200)) {
         Ok(outcome) => outcome,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ScriptError::TimedOut(limit)),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err(ScriptError::Setup("the script's thread ended without an answer".into()))
-        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(ScriptError::NoAnswer),
     }
 }
 
@@ -483,7 +489,9 @@ fn binding(
             };
             let client = match shared.clients.client(account.as_deref()) {
                 Ok(c) => c,
-                Err(m) => return fail(m, crate::exit::AUTH_ERROR),
+                Err(e) => {
+                    return fail(format!("{e} ({})", e.hint()), crate::exit::Coded::exit_code(&e));
+                }
             };
             match shared.handle.block_on(call(def, &client, params, shared.opts.dry_run)) {
                 Ok(v) => {
@@ -492,7 +500,7 @@ fn binding(
                         .serialize_unit_to_null(false);
                     Ok((true, lua.to_value_with(&v, opts)?))
                 }
-                Err(e) => fail(describe(&e), e.exit_code()),
+                Err(e) => fail(describe(&e), crate::exit::Coded::exit_code(&e)),
             }
         })?;
     raise.wrap(raw)

@@ -18,7 +18,7 @@ pub use model::{Names, Report, RowSource, build};
 
 /// The results of a manifest, shards merged. Every report, review and
 /// export reads results through here, so the merge rule lives in one place.
-pub fn load_results(path: &Path) -> Result<Option<ResultsFile>, String> {
+pub fn load_results(path: &Path) -> Result<Option<ResultsFile>, crate::results::ResultsError> {
     crate::results::read_merged(path)
 }
 

@@ -257,20 +257,19 @@ impl ResultsFile {
     }
 
     /// Reads a results file; `Ok(None)` when it does not exist.
-    pub fn read(path: &Path) -> Result<Option<ResultsFile>, String> {
+    pub fn read(path: &Path) -> Result<Option<ResultsFile>, ResultsError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => return Err(ResultsError::Read { path: path.to_owned(), source }),
         };
         let file: ResultsFile = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not a reelflow results file: {e}", path.display()))?;
+            .map_err(|source| ResultsError::Parse { path: path.to_owned(), source })?;
         if file.reelflow_results != RESULTS_FORMAT {
-            return Err(format!(
-                "{} has results format {}, this reelflow reads {RESULTS_FORMAT}",
-                path.display(),
-                file.reelflow_results
-            ));
+            return Err(ResultsError::Format {
+                path: path.to_owned(),
+                found: file.reelflow_results,
+            });
         }
         Ok(Some(file))
     }
@@ -443,13 +442,81 @@ pub fn shard_path(path: &Path, index: u32, count: u32) -> std::path::PathBuf {
 /// The campaign's state as one results file: the results file, every
 /// shard file beside it and their journals, merged (see [`CampaignState`]).
 /// `Ok(None)` when there is no state at all.
-pub fn read_merged(path: &Path) -> Result<Option<ResultsFile>, String> {
+pub fn read_merged(path: &Path) -> Result<Option<ResultsFile>, ResultsError> {
     Ok(CampaignState::load(path)?.results_file(None))
+}
+
+/// Why a campaign's state (results files, shard files, journals) cannot be
+/// read. Every one is the user's file being unreadable or not reelflow's:
+/// exit 3 (see [`crate::exit`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not JSON of a results file.
+    #[error("{} is not a reelflow results file: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The JSON error (line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A results file of another format version.
+    #[error("{} has results format {found}, this reelflow reads {RESULTS_FORMAT}", path.display())]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its `reelflow_results`.
+        found: u32,
+    },
+    /// A journal beside a results file cannot be read.
+    #[error("cannot read the journal {}: {source}", path.display())]
+    Journal {
+        /// The journal.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The folder holding the results cannot be listed (for shard files).
+    #[error("cannot list {}: {source}", dir.display())]
+    List {
+        /// The folder.
+        dir: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_results_file_of_another_format_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        std::fs::write(&p, r#"{"reelflow_results": 99}"#).unwrap();
+        assert!(matches!(ResultsFile::read(&p), Err(ResultsError::Parse { .. })));
+        let mut f = ResultsFile::new("c", "default", None);
+        f.reelflow_results = 99;
+        std::fs::write(&p, serde_json::to_string(&f).unwrap()).unwrap();
+        let e = ResultsFile::read(&p).unwrap_err();
+        assert!(matches!(e, ResultsError::Format { found: 99, .. }), "{e}");
+        assert!(e.to_string().ends_with("has results format 99, this reelflow reads 1"), "{e}");
+        std::fs::write(&p, "{").unwrap();
+        let e = ResultsFile::read(&p).unwrap_err();
+        assert!(std::error::Error::source(&e).is_some(), "the JSON error is kept as the source");
+    }
 
     #[test]
     fn shards_merge_by_key() {

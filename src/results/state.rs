@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::journal::{self, Journal, journal_path};
-use super::{Entry, ResultsFile};
+use super::{Entry, ResultsError, ResultsFile};
 use crate::plan::Shard;
 
 /// The merged state of one campaign.
@@ -52,14 +52,14 @@ struct Source {
 impl CampaignState {
     /// Loads the union of the results file at `path` (the main one, not a
     /// shard's), its shard files and all their journals.
-    pub fn load(path: &Path) -> Result<CampaignState, String> {
+    pub fn load(path: &Path) -> Result<CampaignState, ResultsError> {
         let mut sources = Vec::new();
         let mut read_from = Vec::new();
         for (rank, file_path) in campaign_files(path)? {
             let file = ResultsFile::read(&file_path)?;
             let jpath = journal_path(&file_path);
             let records = Journal::read(&jpath)
-                .map_err(|e| format!("cannot read the journal {}: {e}", jpath.display()))?;
+                .map_err(|source| ResultsError::Journal { path: jpath.clone(), source })?;
             if file.is_none() && records.is_empty() {
                 continue;
             }
@@ -131,7 +131,7 @@ impl CampaignState {
 
 /// The main results file and every shard file of the campaign that exists
 /// (or whose journal does), main first, then shards by name.
-fn campaign_files(path: &Path) -> Result<Vec<(u8, PathBuf)>, String> {
+fn campaign_files(path: &Path) -> Result<Vec<(u8, PathBuf)>, ResultsError> {
     let mut out = vec![(0u8, path.to_owned())];
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -140,7 +140,7 @@ fn campaign_files(path: &Path) -> Result<Vec<(u8, PathBuf)>, String> {
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
+        Err(source) => return Err(ResultsError::List { dir, source }),
     };
     let mut shards: Vec<PathBuf> = rd
         .filter_map(|e| e.ok())

@@ -249,11 +249,13 @@ impl Reviews {
     }
 }
 
-/// Who is reviewing: `REELFLOW_REVIEWER`, else `USER` / `USERNAME`.
-pub fn reviewer() -> String {
+/// Who is reviewing, from an environment lookup: `REELFLOW_REVIEWER`,
+/// else `USER` / `USERNAME`, else "unknown". The caller supplies the
+/// lookup so the library reads no environment itself.
+pub fn reviewer(get: impl Fn(&str) -> Option<String>) -> String {
     ["REELFLOW_REVIEWER", "USER", "USERNAME"]
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .find_map(|k| get(k).filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::{Reviews, Verdict, reviewer};
+use super::{Reviews, Verdict};
 use crate::results::now_rfc3339;
 
 /// Builds the page (fresh on every load, so it shows the latest decisions).
@@ -40,6 +40,9 @@ pub struct ReviewConfig {
     pub token: String,
     /// The page, given the token.
     pub page: PageFn,
+    /// Who records the decisions (resolved by the caller, e.g. from
+    /// `REELFLOW_REVIEWER`; the library reads no environment).
+    pub reviewer: String,
 }
 
 struct Shared {
@@ -168,7 +171,7 @@ fn record(
 ) -> Result<serde_json::Value, (StatusCode, String)> {
     let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
     let results = crate::report::load_results(&config.results)
-        .map_err(internal)?
+        .map_err(|e| internal(e.to_string()))?
         .ok_or_else(|| (StatusCode::NOT_FOUND, "no results yet".to_owned()))?;
     let entry = results
         .entries
@@ -179,7 +182,7 @@ fn record(
         return Err((StatusCode::CONFLICT, "only rendered videos can be reviewed".into()));
     }
     let mut reviews = Reviews::read(&config.reviews).map_err(|e| internal(e.to_string()))?;
-    reviews.decide(entry, body.decision, &reviewer(), &now_rfc3339(), &body.note);
+    reviews.decide(entry, body.decision, &config.reviewer, &now_rfc3339(), &body.note);
     reviews.write(&config.reviews).map_err(|e| internal(e.to_string()))?;
     let d = reviews.decision(&body.key).cloned();
     Ok(json!({

@@ -45,7 +45,7 @@ use tower::ServiceExt;
 pub use clock::Clock;
 pub use faults::{FaultKind, FaultRates, FaultRule};
 pub use state::{RecordedRequest, SimStats};
-pub use timing::{Delay, Delays, EndpointClass, RenderTimes};
+pub use timing::{Delay, DelayProblem, DelaySpecError, Delays, EndpointClass, RenderTimes};
 pub use world::WorldError;
 
 use routes::{ApiFault, Caller};
@@ -117,10 +117,33 @@ pub struct SimConfig {
     pub set_balance_on_start: Option<f64>,
 }
 
+/// A simulator knob out of range ([`SimConfig::check`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.message(|k| k.to_owned()))]
+pub struct KnobError {
+    /// The knob, as its flag is spelled without dashes (`render-secs`).
+    pub knob: &'static str,
+    /// The value given.
+    pub value: f64,
+    /// The rule it breaks (`must be ≥ 0`).
+    pub expected: &'static str,
+}
+
+impl KnobError {
+    /// The message, naming the knob by the word `name` maps it to (a flag
+    /// or an environment variable).
+    pub fn message(&self, name: impl Fn(&str) -> String) -> String {
+        if self.knob == "max-jobs" {
+            return format!("{} {}", name(self.knob), self.expected);
+        }
+        format!("{} {}, got {}", name(self.knob), self.expected, self.value)
+    }
+}
+
 impl SimConfig {
-    /// Checks the knobs are in range; the message names the knob by the
-    /// word `name` maps it to (a flag or an environment variable).
-    pub fn check(&self, name: impl Fn(&str) -> String) -> Result<(), String> {
+    /// Checks the knobs are in range.
+    pub fn check(&self) -> Result<(), KnobError> {
+        let bad = |knob, value, expected| Err(KnobError { knob, value, expected });
         for (knob, v) in [
             ("fail-rate", self.fail_rate),
             ("fault-rate", self.faults.server_error),
@@ -131,35 +154,31 @@ impl SimConfig {
             ("render-tail-rate", self.render_tail_rate),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("{} must be between 0 and 1, got {v}", name(knob)));
+                return bad(knob, v, "must be between 0 and 1");
             }
         }
         if !(self.render_secs.is_finite() && self.render_secs >= 0.0) {
-            return Err(format!("{} must be ≥ 0, got {}", name("render-secs"), self.render_secs));
+            return bad("render-secs", self.render_secs, "must be ≥ 0");
         }
         if !(0.0..1.0).contains(&self.render_jitter) {
-            return Err(format!(
-                "{} must be in [0, 1) (0.2 = ±20 %), got {}",
-                name("render-jitter"),
-                self.render_jitter
-            ));
+            return bad("render-jitter", self.render_jitter, "must be in [0, 1) (0.2 = ±20 %)");
         }
         if !(0.0..=3.0).contains(&self.render_sigma) {
-            return Err(format!(
-                "{} must be between 0 and 3 (0.5 is already a long tail), got {}",
-                name("render-sigma"),
-                self.render_sigma
-            ));
+            return bad(
+                "render-sigma",
+                self.render_sigma,
+                "must be between 0 and 3 (0.5 is already a long tail)",
+            );
         }
         if !(self.render_tail_factor.is_finite() && self.render_tail_factor >= 1.0) {
-            return Err(format!(
-                "{} must be ≥ 1 (3 = three times the mean), got {}",
-                name("render-tail-factor"),
-                self.render_tail_factor
-            ));
+            return bad(
+                "render-tail-factor",
+                self.render_tail_factor,
+                "must be ≥ 1 (3 = three times the mean)",
+            );
         }
         if self.max_jobs == 0 {
-            return Err(format!("{} must be at least 1", name("max-jobs")));
+            return bad("max-jobs", 0.0, "must be at least 1");
         }
         Ok(())
     }

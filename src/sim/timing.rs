@@ -137,28 +137,25 @@ impl Delays {
     /// Parses `CLASS=RATE:SECS` items separated by commas or spaces, later
     /// items overriding earlier ones: `all=3%:120`, `statuses=0.05:30,create=0.01:120`.
     /// RATE is a fraction or a percentage; SECS may end in `s`.
-    pub fn parse_into(&mut self, spec: &str) -> Result<(), String> {
-        const FORM: &str = "expected CLASS=RATE:SECS, e.g. all=3%:120 or statuses=0.05:30 \
-                            (classes: create, statuses, detail, list, media, other, all)";
+    pub fn parse_into(&mut self, spec: &str) -> Result<(), DelaySpecError> {
         for item in spec.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
-            let (class, rest) = item.split_once('=').ok_or_else(|| format!("'{item}': {FORM}"))?;
-            let (rate, secs) = rest.split_once(':').ok_or_else(|| format!("'{item}': {FORM}"))?;
+            let bad = |problem| DelaySpecError { item: item.to_owned(), problem };
+            let (class, rest) = item.split_once('=').ok_or_else(|| bad(DelayProblem::Form))?;
+            let (rate, secs) = rest.split_once(':').ok_or_else(|| bad(DelayProblem::Form))?;
             let rate = match rate.strip_suffix('%') {
                 Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
                 None => rate.trim().parse::<f64>(),
             }
             .ok()
             .filter(|r| (0.0..=1.0).contains(r))
-            .ok_or_else(|| {
-                format!("'{item}': the rate must be between 0 and 1 (or 0% and 100%)")
-            })?;
+            .ok_or_else(|| bad(DelayProblem::Rate))?;
             let secs = secs
                 .trim()
                 .trim_end_matches('s')
                 .parse::<f64>()
                 .ok()
                 .filter(|s| s.is_finite() && *s >= 0.0)
-                .ok_or_else(|| format!("'{item}': the delay must be a number of seconds ≥ 0"))?;
+                .ok_or_else(|| bad(DelayProblem::Secs))?;
             let delay = Delay { rate, secs };
             match class.trim().to_ascii_lowercase().as_str() {
                 "all" => EndpointClass::ALL.iter().for_each(|&c| self.set(c, delay)),
@@ -166,7 +163,7 @@ impl Delays {
                     let c = EndpointClass::ALL
                         .into_iter()
                         .find(|c| c.name() == name)
-                        .ok_or_else(|| format!("'{item}': unknown class '{name}'; {FORM}"))?;
+                        .ok_or_else(|| bad(DelayProblem::UnknownClass(name.to_owned())))?;
                     self.set(c, delay);
                 }
             }
@@ -175,7 +172,7 @@ impl Delays {
     }
 
     /// [`Delays::parse_into`] from nothing.
-    pub fn parse(spec: &str) -> Result<Delays, String> {
+    pub fn parse(spec: &str) -> Result<Delays, DelaySpecError> {
         let mut d = Delays::default();
         d.parse_into(spec)?;
         Ok(d)
@@ -188,6 +185,36 @@ impl Delays {
         (d.rate > 0.0 && d.secs > 0.0 && draw(&format!("delay/{class}/{n}")) < d.rate)
             .then_some(d.secs)
     }
+}
+
+const FORM: &str = "expected CLASS=RATE:SECS, e.g. all=3%:120 or statuses=0.05:30 \
+                    (classes: create, statuses, detail, list, media, other, all)";
+
+/// An item of a delay spec ([`Delays::parse`]) that cannot be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("'{item}': {problem}")]
+pub struct DelaySpecError {
+    /// The item as written.
+    pub item: String,
+    /// What is wrong with it.
+    pub problem: DelayProblem,
+}
+
+/// What is wrong with a delay spec item.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DelayProblem {
+    /// Not `CLASS=RATE:SECS`.
+    #[error("{FORM}")]
+    Form,
+    /// The rate is not a fraction or percentage in range.
+    #[error("the rate must be between 0 and 1 (or 0% and 100%)")]
+    Rate,
+    /// The delay is not a number of seconds ≥ 0.
+    #[error("the delay must be a number of seconds ≥ 0")]
+    Secs,
+    /// No endpoint class has this name.
+    #[error("unknown class '{0}'; {FORM}")]
+    UnknownClass(String),
 }
 
 /// A uniform number in [0, 1) derived from a seed and a name.
@@ -260,9 +287,16 @@ mod tests {
         let d = Delays::parse("all=3%:120, create=0.5:2s").unwrap();
         assert_eq!(d.get(EndpointClass::Statuses), Delay { rate: 0.03, secs: 120.0 });
         assert_eq!(d.get(EndpointClass::Create), Delay { rate: 0.5, secs: 2.0 });
-        for bad in ["statuses", "statuses=0.1", "status=0.1:3", "list=1.5:3", "list=0.1:-1"] {
+        for (bad, problem) in [
+            ("statuses", DelayProblem::Form),
+            ("statuses=0.1", DelayProblem::Form),
+            ("status=0.1:3", DelayProblem::UnknownClass("status".into())),
+            ("list=1.5:3", DelayProblem::Rate),
+            ("list=0.1:-1", DelayProblem::Secs),
+        ] {
             let e = Delays::parse(bad).unwrap_err();
-            assert!(e.contains(bad.split(',').next().unwrap()), "{e}");
+            assert_eq!(e, DelaySpecError { item: bad.into(), problem }, "{e}");
+            assert!(e.to_string().starts_with(&format!("'{bad}': ")), "{e}");
         }
     }
 

@@ -68,15 +68,6 @@ pub async fn fetch(client: &Client) -> Result<Catalog, crate::heygen::Error> {
     Ok(Catalog { fetched_at, looks, groups, voices, templates })
 }
 
-/// Where catalogs are cached: `REELFLOW_CACHE_DIR`, else the user's cache
-/// folder.
-pub fn cache_dir() -> Option<PathBuf> {
-    if let Ok(d) = std::env::var("REELFLOW_CACHE_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    Some(dirs::cache_dir()?.join("reelflow"))
-}
-
 /// How a catalog was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

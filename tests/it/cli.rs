@@ -199,7 +199,7 @@ fn the_catalog_is_cached_per_account_and_refreshed_on_request() {
 fn sim_serve_answers_like_heygen() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"))
+    let mut child = crate::support::command(dir.path())
         .args([
             "sim",
             "serve",

@@ -6,6 +6,7 @@ mod support;
 mod browser;
 mod cli;
 mod client;
+mod config;
 mod fidelity;
 mod lua;
 mod manifests;

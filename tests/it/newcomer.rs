@@ -46,19 +46,8 @@ fn a_missing_key_names_the_variable_to_set() {
 fn into_closed_pipe(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
-    cmd.current_dir(cwd).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("XDG_CONFIG_HOME", cwd.join(".no-config"))
-        .env("REELFLOW_SIM_STATE", "none")
-        .env("REELFLOW_CACHE_DIR", cwd.join(".cache"))
-        .envs(env.iter().copied())
-        .stdout(writer)
-        .stderr(std::process::Stdio::piped());
+    let mut cmd = crate::support::command(cwd);
+    cmd.args(args).envs(env.iter().copied()).stdout(writer).stderr(std::process::Stdio::piped());
     let out = cmd.output().unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -177,7 +166,7 @@ impl Drop for Served {
 fn sim_serve_prints_a_usable_url_names_a_busy_address_and_rehearses_a_wrong_key() {
     use std::io::BufRead;
     let dir = examples();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"))
+    let mut child = crate::support::command(dir.path())
         .args([
             "sim",
             "serve",
@@ -246,18 +235,12 @@ fn declining_the_spend_prompt_is_the_users_choice_not_an_error() {
     let dir = examples();
     let command = format!("{} run onboarding/manifest.yaml", env!("CARGO_BIN_EXE_reelflow"));
     let mut script = std::process::Command::new("script");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
-            script.env_remove(k);
-        }
-    }
+    crate::support::scrub(&mut script, dir.path());
     let mut child = script
         .args(["-qec", &command, "/dev/null"])
         .current_dir(dir.path())
         .env("HEYGEN_API_KEY", "sk_prompt")
         .env("HEYGEN_BASE_URL", sim.base_url())
-        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
-        .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -357,17 +340,8 @@ fn status_without_wait_says_it_checked_once() {
 /// Runs the binary with `stdin` as its standard input.
 fn with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> crate::support::Output {
     use std::io::Write;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .current_dir(cwd)
+    let mut child = crate::support::command(cwd)
         .args(args)
-        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
-        .env("REELFLOW_SIM_STATE", "none")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

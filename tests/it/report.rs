@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use reelflow::sim::{FAIL_MARKER, SimConfig, Simulator};
 use serde_json::Value;
@@ -74,16 +74,8 @@ impl Drop for ReviewProcess {
 
 /// Starts `reelflow review campaign.yaml` in `dir` and waits for its URL.
 pub fn review(dir: &Path, sim: &Simulator) -> ReviewProcess {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelflow"));
-    cmd.current_dir(dir).args(["review", "campaign.yaml"]);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("XDG_CONFIG_HOME", dir.join(".no-config"))
-        .env("REELFLOW_SIM_STATE", "none")
-        .env("REELFLOW_CACHE_DIR", dir.join(".cache"))
+    let mut cmd = crate::support::command(dir);
+    cmd.args(["review", "campaign.yaml"])
         .env("REELFLOW_REVIEWER", "tester")
         .env("HEYGEN_API_KEY", "sk_report_test")
         .env("HEYGEN_BASE_URL", sim.base_url())

@@ -270,13 +270,10 @@ fn sigkill_at_any_moment_never_creates_twice_or_loses_a_row() {
     // Killed after its n-th event (JSON lines): a point in the run, not a
     // wall-clock guess.
     for kill_after_events in [2usize, 6, 14, 24, 40] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
-            .current_dir(dir.path())
+        let mut child = crate::support::command(dir.path())
             .args(["run", "campaign.yaml", "--yes", "--concurrency", "4", "--json"])
             .env("HEYGEN_API_KEY", "sk_run_test")
             .env("HEYGEN_BASE_URL", &base)
-            .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
-            .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -308,12 +305,10 @@ fn ctrl_c_stops_launching_persists_and_resumes() {
     let sim = background(SimConfig { render_secs: 1.0, max_jobs: 2, ..SimConfig::default() });
     let dir = tempfile::tempdir().unwrap();
     campaign(dir.path(), 8, "", words);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reelflow"))
-        .current_dir(dir.path())
+    let mut child = crate::support::command(dir.path())
         .args(["run", "campaign.yaml", "--yes", "--concurrency", "2", "--json"])
         .env("HEYGEN_API_KEY", "sk_run_test")
         .env("HEYGEN_BASE_URL", sim.base_url())
-        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

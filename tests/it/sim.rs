@@ -878,11 +878,8 @@ fn a_sigkilled_sim_run_resumes_as_against_heygen() {
         ("REELFLOW_SIM_RENDER_SECS", "1.5"),
         ("REELFLOW_SIM_MAX_JOBS", "4"),
     ];
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reelflow"));
-    cmd.current_dir(dir.path())
-        .args(["run", "campaign.yaml", "--sim", "--concurrency", "4"])
-        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
-        .env("REELFLOW_CACHE_DIR", dir.path().join(".cache"))
+    let mut cmd = crate::support::command(dir.path());
+    cmd.args(["run", "campaign.yaml", "--sim", "--concurrency", "4"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     for (k, v) in env {

@@ -34,15 +34,11 @@ fn run(dir: &Path, sim: &BackgroundSimulator, args: &[&str]) -> Output {
 
 /// `reelflow run campaign.yaml --yes args…` as a child process.
 fn spawn(dir: &Path, sim: &BackgroundSimulator, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_reelflow"))
-        .current_dir(dir)
+    crate::support::command(dir)
         .args(["run", "campaign.yaml", "--yes"])
         .args(args)
         .env("HEYGEN_API_KEY", "sk_state_test")
         .env("HEYGEN_BASE_URL", sim.base_url())
-        .env("XDG_CONFIG_HOME", dir.join(".no-config"))
-        .env("REELFLOW_CACHE_DIR", dir.join(".cache"))
-        .env("REELFLOW_SIM_STATE", "none")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

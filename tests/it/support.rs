@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -57,24 +57,57 @@ impl Output {
     }
 }
 
-/// Runs `reelflow args…` in `cwd` with a clean HeyGen environment plus
-/// `env`. The developer's own keys and config file are never seen.
-pub fn reelflow(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The binary as a [`Command`] in `cwd` with a scrubbed environment: no
+/// `HEYGEN_*`, `REELFLOW_*` or `XDG_*` variable of the developer's leaks in,
+/// and `HOME`, the XDG folders and `REELFLOW_CACHE_DIR` point into a
+/// per-test folder (one per `cwd`, outside the repository), so tests never
+/// read the developer's keys or config file and never write to the real
+/// user cache. The in-process simulator's saved world is off
+/// (`REELFLOW_SIM_STATE=none`); callers may set any variable afterwards.
+pub fn command(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reelflow"));
-    cmd.current_dir(cwd).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") {
-            cmd.env_remove(k);
+    cmd.current_dir(cwd);
+    scrub(&mut cmd, cwd);
+    cmd
+}
+
+/// Applies [`command`]'s environment to any command (e.g. `script` running
+/// the binary in a terminal).
+pub fn scrub(cmd: &mut Command, cwd: &Path) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("HEYGEN_") || k.starts_with("REELFLOW_") || k.starts_with("XDG_") {
+            cmd.env_remove(&*k);
         }
     }
-    cmd.env("XDG_CONFIG_HOME", cwd.join(".no-config"));
-    cmd.env("NO_COLOR", "1");
-    // Tests never share the in-process simulator's saved world.
-    cmd.env("REELFLOW_SIM_STATE", "none");
-    cmd.env(
-        "REELFLOW_CACHE_DIR",
-        std::env::temp_dir().join(format!("reelflow-it-cache-{}", std::process::id())),
-    );
+    let home = test_home(cwd);
+    cmd.env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("REELFLOW_CACHE_DIR", home.join(".cache/reelflow"))
+        .env("REELFLOW_SIM_STATE", "none")
+        .env("NO_COLOR", "1");
+}
+
+/// The per-test home for `cwd`: under the system temp folder, named by
+/// this test process and `cwd`, so calls in one test share a cache and
+/// tests do not share one.
+pub fn test_home(cwd: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    cwd.hash(&mut h);
+    std::env::temp_dir()
+        .join(format!("reelflow-it-{}", std::process::id()))
+        .join(format!("{:016x}", h.finish()))
+}
+
+/// Runs `reelflow args…` in `cwd` with [`command`]'s scrubbed environment
+/// plus `env`. The developer's own keys and config file are never seen.
+pub fn reelflow(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(cwd);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -83,6 +116,89 @@ pub fn reelflow(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A test case for the binary: files, arguments and simulator settings in,
+/// exit status, exact stderr and the results file out.
+///
+/// ```ignore
+/// let ran = Case::new()
+///     .file("rows.csv", "id\nu1\n")
+///     .file("campaign.yaml", MANIFEST)
+///     .sim(fast())
+///     .run(&["run", "campaign.yaml", "--yes"]);
+/// assert_eq!(ran.status(), 0, "{}", ran.transcript());
+/// ```
+pub struct Case {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    sim: Option<BackgroundSimulator>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case::new()
+    }
+}
+
+impl Case {
+    /// An empty folder, a scrubbed environment, no simulator.
+    pub fn new() -> Case {
+        Case { dir: tempfile::tempdir().expect("temp dir"), env: Vec::new(), sim: None }
+    }
+
+    /// Writes `contents` to `path` (relative to the case's folder).
+    pub fn file(self, path: &str, contents: &str) -> Case {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(full, contents).unwrap();
+        self
+    }
+
+    /// Sets an environment variable for the binary.
+    pub fn env(mut self, key: &str, value: &str) -> Case {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts a simulator with `config` and points the binary at it with
+    /// an API key (`HEYGEN_API_KEY`, `HEYGEN_BASE_URL`).
+    pub fn sim(mut self, config: SimConfig) -> Case {
+        let sim = background(config);
+        self.env.push(("HEYGEN_API_KEY".into(), "sk_case_test".into()));
+        self.env.push(("HEYGEN_BASE_URL".into(), sim.base_url()));
+        self.sim = Some(sim);
+        self
+    }
+
+    /// The case's folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The simulator, if [`Case::sim`] started one.
+    pub fn simulator(&self) -> Option<&BackgroundSimulator> {
+        self.sim.as_ref()
+    }
+
+    /// Runs `reelflow args…` in the case's folder; the case stays usable
+    /// for further runs.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let env: Vec<(&str, &str)> =
+            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        reelflow(self.dir.path(), args, &env)
+    }
+
+    /// The results file at `path` (relative to the case's folder), pretty
+    /// JSON for a snapshot with [`settings`]' redactions; `None` when it
+    /// does not exist.
+    pub fn results(&self, path: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.path().join(path)).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).expect("results are JSON");
+        Some(serde_json::to_string_pretty(&value).unwrap())
     }
 }
 
@@ -100,6 +216,7 @@ pub fn settings() -> insta::Settings {
         (r"reelflow/\d+\.\d+\.\d+", "reelflow/[version]"),
         (r"reelflow-cli-[0-9a-f]{32}", "reelflow-cli-[key]"),
         (r"/tmp/\.tmp[A-Za-z0-9]+", "[tmp]"),
+        (r"/tmp/reelflow-it-\d+/[0-9a-f]{16}", "[home]"),
     ] {
         s.add_filter(pattern, replacement);
     }
