@@ -10,7 +10,8 @@
 //! client are real seconds; the hang scenario's 120 s hang is shorter
 //! than the 120 s create timeout at any scale, as it would be for real.
 //! `BENCH_JOBS` overrides the job count of `scale` (100,000 by default:
-//! about 9 minutes).
+//! about 9 minutes). `BENCH_CALL_WORTH` sets the poll policy's
+//! `poll_call_worth` (fewer status calls against more detection lag).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -247,6 +248,7 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
         download: s.download,
         poll_every: Duration::from_secs_f64(30.0 / s.scale),
         min_poll_gap: Duration::from_secs_f64(0.2 / s.scale),
+        poll_call_worth: env("BENCH_CALL_WORTH", RunOptions::default().poll_call_worth),
         ..RunOptions::default()
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);

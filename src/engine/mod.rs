@@ -75,6 +75,9 @@ pub struct RunOptions {
     /// Least gap between two rewrites of the results file (the journal
     /// holds every change in between).
     pub checkpoint_every: Duration,
+    /// What a status call is worth, as a share of a render (see
+    /// [`poll`]): lower finds finished jobs sooner at more calls.
+    pub poll_call_worth: f64,
 }
 
 impl Default for RunOptions {
@@ -93,6 +96,7 @@ impl Default for RunOptions {
             create_retry: RetryPolicy { retry_rate_limited: false, ..RetryPolicy::default() },
             outage_after: Duration::from_secs(300),
             checkpoint_every: Duration::from_secs(5),
+            poll_call_worth: 0.03,
         }
     }
 }
@@ -375,7 +379,8 @@ pub async fn run(
         slots: Vec::new(),
         queue: VecDeque::new(),
         limit: InFlightLimit::new(opts.concurrency),
-        schedule: PollSchedule::new(opts.min_poll_gap, opts.poll_every),
+        schedule: PollSchedule::new(opts.min_poll_gap, opts.poll_every)
+            .with_call_worth(opts.poll_call_worth),
         in_flight: 0,
         rendering: BTreeSet::new(),
         creating: 0,

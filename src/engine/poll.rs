@@ -64,6 +64,12 @@ impl PollSchedule {
         }
     }
 
+    /// The same schedule with another `call_worth`.
+    pub fn with_call_worth(mut self, call_worth: f64) -> Self {
+        self.call_worth = call_worth;
+        self
+    }
+
     /// The median learnt render time, if enough were seen.
     pub fn expected_render(&self) -> Option<Duration> {
         (self.sorted.len() >= MIN_SAMPLES)
