@@ -232,6 +232,13 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     .unwrap();
     assert_eq!(checked.problems.error_count(), 0);
     let before = stats();
+    if s.jobs >= 20_000 {
+        println!(
+            "RSS after planning {:.0} MB (peak so far {:.0} MB)",
+            rss_mb("VmRSS:"),
+            peak_rss_mb()
+        );
+    }
     let input = RunInput {
         campaign: "bench".into(),
         account: "default".into(),
@@ -318,10 +325,14 @@ impl ChildSim {
 }
 
 fn peak_rss_mb() -> f64 {
+    rss_mb("VmHWM:")
+}
+
+fn rss_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }

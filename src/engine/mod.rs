@@ -250,7 +250,14 @@ impl Phase {
 }
 
 struct Slot {
+    /// The planned job while its create may still be sent; dropped once
+    /// accepted (request bodies are most of a large campaign's memory).
     job: Option<PlannedJob>,
+    /// A row of the plan (not an orphan followed to its end).
+    planned: bool,
+    hash: String,
+    estimate: crate::pricing::Estimate,
+    download: Option<PathBuf>,
     key: String,
     idempotency_key: String,
     phase: Phase,
@@ -495,8 +502,17 @@ impl<'a> Coordinator<'a> {
                     Phase::Finishing
                 }
             };
+            let queued = matches!(phase, Phase::Queued) || row.unanswered;
+            let (planned, hash, estimate, download) = match &row.job {
+                Some(j) => (true, j.hash.clone(), j.estimate, j.job.download.clone()),
+                None => (false, String::new(), Default::default(), None),
+            };
             self.slots.push(Slot {
-                job: row.job,
+                job: if queued { row.job } else { None },
+                planned,
+                hash,
+                estimate,
+                download,
                 key: row.key,
                 idempotency_key: row.idempotency_key,
                 phase: Phase::Idle,
@@ -563,7 +579,7 @@ impl<'a> Coordinator<'a> {
             .map(|j| j.estimate.usd)
             .fold(0.0, |a, b| a + b);
         let e = Event::Planned {
-            rows: self.slots.iter().filter(|s| s.job.is_some()).count() as u64,
+            rows: self.slots.iter().filter(|s| s.planned).count() as u64,
             to_submit: self.queue.len() as u64,
             to_follow: self.rendering.len() as u64,
             estimated_usd: ledger::round4(est),
@@ -679,7 +695,7 @@ impl<'a> Coordinator<'a> {
         }
         // A video whose details never came back is still counted rendering.
         let unfinished = self.slots.iter().any(|s| {
-            s.job.is_some()
+            s.planned
                 && self.entries.get(&s.key).is_some_and(|e| e.status == EntryStatus::Rendering)
         });
         if unfinished {
