@@ -262,7 +262,13 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     let started = Instant::now();
     let report = engine::run(&client, input, opts, &mut NullSink, None, rx).await.unwrap();
     let makespan = started.elapsed().as_secs_f64();
-    assert_eq!(report.results.summary.completed as usize, s.jobs);
+    assert_eq!(
+        report.results.summary.completed as usize,
+        s.jobs,
+        "ended {:?} after {makespan:.1} s: {:?}",
+        report.outcome,
+        report.warnings.iter().take(5).collect::<Vec<_>>()
+    );
     Measured { report, makespan, stats: stats(), before }
 }
 
