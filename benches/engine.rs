@@ -10,7 +10,8 @@
 //! client are real seconds; the hang scenario's 120 s hang is shorter
 //! than the 120 s create timeout at any scale, as it would be for real.
 //! `BENCH_JOBS` overrides the job count of `scale` (100,000 by default:
-//! about 9 minutes).
+//! about 9 minutes). `BENCH_CALL_WORTH` sets the poll policy's
+//! `poll_call_worth` (fewer status calls against more detection lag).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -231,6 +232,13 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     .unwrap();
     assert_eq!(checked.problems.error_count(), 0);
     let before = stats();
+    if s.jobs >= 20_000 {
+        println!(
+            "RSS after planning {:.0} MB (peak so far {:.0} MB)",
+            rss_mb("VmRSS:"),
+            peak_rss_mb()
+        );
+    }
     let input = RunInput {
         campaign: "bench".into(),
         account: "default".into(),
@@ -247,13 +255,20 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
         download: s.download,
         poll_every: Duration::from_secs_f64(30.0 / s.scale),
         min_poll_gap: Duration::from_secs_f64(0.2 / s.scale),
+        poll_call_worth: env("BENCH_CALL_WORTH", RunOptions::default().poll_call_worth),
         ..RunOptions::default()
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let report = engine::run(&client, input, opts, &mut NullSink, None, rx).await.unwrap();
     let makespan = started.elapsed().as_secs_f64();
-    assert_eq!(report.results.summary.completed as usize, s.jobs);
+    assert_eq!(
+        report.results.summary.completed as usize,
+        s.jobs,
+        "ended {:?} after {makespan:.1} s: {:?}",
+        report.outcome,
+        report.warnings.iter().take(5).collect::<Vec<_>>()
+    );
     Measured { report, makespan, stats: stats(), before }
 }
 
@@ -316,10 +331,14 @@ impl ChildSim {
 }
 
 fn peak_rss_mb() -> f64 {
+    rss_mb("VmHWM:")
+}
+
+fn rss_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }

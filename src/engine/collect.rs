@@ -152,7 +152,8 @@ impl<'a> Coordinator<'a> {
                 self.finish_failed(slot, &v.id, &code, &message);
             }
             Detail::Completed { new } => {
-                let estimate = self.slots[slot].job.as_ref().map(|j| &j.estimate);
+                let s = &self.slots[slot];
+                let estimate = s.planned.then_some(&s.estimate);
                 let cost = super::ledger::cost_of(v.duration, estimate);
                 self.record(super::ledger::completed(&key, &v, cost));
                 if new {
@@ -172,7 +173,7 @@ impl<'a> Coordinator<'a> {
 
     /// Queues or starts the downloads of a completed video.
     fn collect(&mut self, slot: usize, v: &VideoDetail, then_download: bool, work: &mut Work<'a>) {
-        let target = self.slots[slot].job.as_ref().and_then(|j| j.job.download.clone());
+        let target = self.slots[slot].download.clone();
         let (true, Some(rel), Some(url)) =
             (then_download && self.opts.download, target, v.video_url.clone())
         else {

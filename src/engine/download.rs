@@ -12,6 +12,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::heygen::{Client, Error, client::is_expired_url_status};
 
+/// How long a media request may go without its answer's headers before a
+/// second copy is sent.
+const MEDIA_HEDGE_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A finished download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
@@ -59,13 +63,18 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, Error>>,
 {
-    let resp = match client.fetch_media(&url).await {
+    // A file host that does not start answering within a few seconds gets
+    // a second request; the first to answer is streamed.
+    let fetch = |url: String| async move {
+        crate::heygen::retry::hedged(MEDIA_HEDGE_AFTER, 2, || client.fetch_media(&url)).await
+    };
+    let resp = match fetch(url).await {
         Ok(r) => r,
         Err(e) if e.api().is_some_and(|a| is_expired_url_status(a.status)) => {
             let Some(fresh) = refresh().await? else {
                 return Err(DownloadError::Expired("no fresh URL was offered".into()));
             };
-            client.fetch_media(&fresh).await.map_err(|e| match e.api() {
+            fetch(fresh).await.map_err(|e| match e.api() {
                 Some(a) if is_expired_url_status(a.status) => {
                     DownloadError::Expired(format!("HTTP {}", a.status))
                 }

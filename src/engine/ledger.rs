@@ -357,7 +357,7 @@ impl Coordinator<'_> {
         self.slots
             .iter()
             .filter(|s| {
-                let Some(target) = s.job.as_ref().and_then(|j| j.job.download.as_ref()) else {
+                let Some(target) = s.download.as_ref() else {
                     return false;
                 };
                 self.entries.get(&s.key).is_some_and(|e| {

@@ -75,6 +75,9 @@ pub struct RunOptions {
     /// Least gap between two rewrites of the results file (the journal
     /// holds every change in between).
     pub checkpoint_every: Duration,
+    /// What a status call is worth, as a share of a render (see
+    /// [`poll`]): lower finds finished jobs sooner at more calls.
+    pub poll_call_worth: f64,
 }
 
 impl Default for RunOptions {
@@ -93,6 +96,7 @@ impl Default for RunOptions {
             create_retry: RetryPolicy { retry_rate_limited: false, ..RetryPolicy::default() },
             outage_after: Duration::from_secs(300),
             checkpoint_every: Duration::from_secs(5),
+            poll_call_worth: 0.03,
         }
     }
 }
@@ -246,7 +250,14 @@ impl Phase {
 }
 
 struct Slot {
+    /// The planned job while its create may still be sent; dropped once
+    /// accepted (request bodies are most of a large campaign's memory).
     job: Option<PlannedJob>,
+    /// A row of the plan (not an orphan followed to its end).
+    planned: bool,
+    hash: String,
+    estimate: crate::pricing::Estimate,
+    download: Option<PathBuf>,
     key: String,
     idempotency_key: String,
     phase: Phase,
@@ -375,7 +386,8 @@ pub async fn run(
         slots: Vec::new(),
         queue: VecDeque::new(),
         limit: InFlightLimit::new(opts.concurrency),
-        schedule: PollSchedule::new(opts.min_poll_gap, opts.poll_every),
+        schedule: PollSchedule::new(opts.min_poll_gap, opts.poll_every)
+            .with_call_worth(opts.poll_call_worth),
         in_flight: 0,
         rendering: BTreeSet::new(),
         creating: 0,
@@ -494,8 +506,17 @@ impl<'a> Coordinator<'a> {
                     Phase::Finishing
                 }
             };
+            let queued = matches!(phase, Phase::Queued) || row.unanswered;
+            let (planned, hash, estimate, download) = match &row.job {
+                Some(j) => (true, j.hash.clone(), j.estimate, j.job.download.clone()),
+                None => (false, String::new(), Default::default(), None),
+            };
             self.slots.push(Slot {
-                job: row.job,
+                job: if queued { row.job } else { None },
+                planned,
+                hash,
+                estimate,
+                download,
                 key: row.key,
                 idempotency_key: row.idempotency_key,
                 phase: Phase::Idle,
@@ -562,7 +583,7 @@ impl<'a> Coordinator<'a> {
             .map(|j| j.estimate.usd)
             .fold(0.0, |a, b| a + b);
         let e = Event::Planned {
-            rows: self.slots.iter().filter(|s| s.job.is_some()).count() as u64,
+            rows: self.slots.iter().filter(|s| s.planned).count() as u64,
             to_submit: self.queue.len() as u64,
             to_follow: self.rendering.len() as u64,
             estimated_usd: ledger::round4(est),
@@ -678,7 +699,7 @@ impl<'a> Coordinator<'a> {
         }
         // A video whose details never came back is still counted rendering.
         let unfinished = self.slots.iter().any(|s| {
-            s.job.is_some()
+            s.planned
                 && self.entries.get(&s.key).is_some_and(|e| e.status == EntryStatus::Rendering)
         });
         if unfinished {

@@ -41,7 +41,8 @@ pub struct Followed {
 /// Poll timing policy and what it has learnt.
 #[derive(Debug, Clone)]
 pub struct PollSchedule {
-    /// Shortest wait between polls.
+    /// Shortest wait between polls (until render times are known; then
+    /// the smaller of this and 2 % of a render).
     pub min_gap: Duration,
     /// Longest wait between checks of a job (`run.poll.every`).
     pub max_gap: Duration,
@@ -62,6 +63,12 @@ impl PollSchedule {
             recent: VecDeque::new(),
             sorted: Vec::new(),
         }
+    }
+
+    /// The same schedule with another `call_worth`.
+    pub fn with_call_worth(mut self, call_worth: f64) -> Self {
+        self.call_worth = call_worth;
+        self
     }
 
     /// The median learnt render time, if enough were seen.
@@ -148,7 +155,14 @@ impl PollSchedule {
         if jobs.is_empty() {
             return None;
         }
-        let earliest = last_call.map_or(now, |l| (l + self.min_gap).max(now));
+        // Once render times are known, calls may come as close as 2 % of
+        // one (≥ 10 ms): with 1 s renders, a fixed 200 ms gap alone would
+        // cost a tenth of every render in detection lag.
+        let gap = match self.expected_render() {
+            Some(m) => self.min_gap.min(m.mul_f64(0.02)).max(Duration::from_millis(10)),
+            None => self.min_gap,
+        };
+        let earliest = last_call.map_or(now, |l| (l + gap).max(now));
         if jobs.iter().any(|j| j.checked.is_none()) {
             return Some(earliest);
         }

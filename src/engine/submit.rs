@@ -126,7 +126,7 @@ impl<'a> Coordinator<'a> {
         }
         while self.stop_reason.is_none() && self.limit.allows(self.in_flight, now) {
             let Some(&slot) = self.queue.front() else { break };
-            let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
+            let est = self.slots[slot].estimate.usd;
             if let Some(cap) = self.opts.max_cost_usd
                 && self.committed_usd + est > cap + 1e-9
             {
@@ -217,8 +217,8 @@ impl<'a> Coordinator<'a> {
         };
         self.in_flight -= 1;
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].job.as_ref().map(|j| j.hash.clone()).unwrap_or_default();
-        let est = self.slots[slot].job.as_ref().map_or(0.0, |j| j.estimate.usd);
+        let hash = self.slots[slot].hash.clone();
+        let est = self.slots[slot].estimate.usd;
         let verdict = classify(result);
         let transport = matches!(verdict, Verdict::Unknown { transport: true, .. });
         self.reachable(now, transport);
@@ -235,6 +235,8 @@ impl<'a> Coordinator<'a> {
         match verdict {
             Verdict::Accepted(video_id) => {
                 self.slots[slot].unanswered = false;
+                // Never sent again: free the request body.
+                self.slots[slot].job = None;
                 self.accepted += 1;
                 self.in_flight += 1;
                 self.set_phase(slot, Phase::rendering(video_id.clone(), now, Some(now), true));
@@ -308,7 +310,7 @@ impl<'a> Coordinator<'a> {
     /// A create HeyGen refused: no video exists, the row is not submitted.
     fn refuse(&mut self, slot: usize, code: &str, message: &str) {
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].job.as_ref().map(|j| j.hash.clone()).unwrap_or_default();
+        let hash = self.slots[slot].hash.clone();
         let idempotency_key = self.slots[slot].idempotency_key.clone();
         self.slots[slot].unanswered = false;
         self.set_phase(slot, Phase::Idle);
