@@ -108,28 +108,9 @@ pub(super) fn file_present(base: &Path, entry: &Entry, path: Option<&PathBuf>) -
         && std::fs::metadata(base.join(p)).is_ok_and(|m| m.len() == size)
 }
 
-/// Totals over entries (as [`crate::results::ResultsFile::normalize`]).
+/// Totals over entries (the one definition, [`Summary::of`]).
 pub(super) fn summarize<'e>(entries: impl Iterator<Item = &'e Entry>) -> Summary {
-    let mut s = Summary::default();
-    for e in entries {
-        s.total += 1;
-        if e.orphaned {
-            s.orphaned += 1;
-        }
-        match e.status {
-            EntryStatus::Completed => {
-                s.completed += 1;
-                s.duration_secs += e.duration_secs.unwrap_or(0.0);
-                s.cost_usd += e.cost_usd.unwrap_or(0.0);
-            }
-            EntryStatus::Rendering => s.rendering += 1,
-            EntryStatus::Failed => s.failed += 1,
-            EntryStatus::NotSubmitted => s.not_submitted += 1,
-        }
-    }
-    s.duration_secs = (s.duration_secs * 100.0).round() / 100.0;
-    s.cost_usd = (s.cost_usd * 10_000.0).round() / 10_000.0;
-    s
+    Summary::of(entries)
 }
 
 /// A results file borrowing its entries, so a rewrite streams them to disk

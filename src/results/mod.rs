@@ -184,6 +184,33 @@ pub struct Summary {
     pub cost_usd: f64,
 }
 
+impl Summary {
+    /// Totals over `entries`: one definition for every writer of a results
+    /// file (the engine streams its entries, `normalize` holds a list).
+    pub fn of<'e>(entries: impl Iterator<Item = &'e Entry>) -> Summary {
+        let mut s = Summary::default();
+        for e in entries {
+            s.total += 1;
+            if e.orphaned {
+                s.orphaned += 1;
+            }
+            match e.status {
+                EntryStatus::Completed => {
+                    s.completed += 1;
+                    s.duration_secs += e.duration_secs.unwrap_or(0.0);
+                    s.cost_usd += e.cost_usd.unwrap_or(0.0);
+                }
+                EntryStatus::Rendering => s.rendering += 1,
+                EntryStatus::Failed => s.failed += 1,
+                EntryStatus::NotSubmitted => s.not_submitted += 1,
+            }
+        }
+        s.duration_secs = (s.duration_secs * 100.0).round() / 100.0;
+        s.cost_usd = (s.cost_usd * 10_000.0).round() / 10_000.0;
+        s
+    }
+}
+
 /// A results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultsFile {
@@ -235,25 +262,7 @@ impl ResultsFile {
     /// Sorts entries by key and recomputes the summary.
     pub fn normalize(&mut self) {
         self.entries.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut s = Summary { total: self.entries.len() as u64, ..Summary::default() };
-        for e in &self.entries {
-            if e.orphaned {
-                s.orphaned += 1;
-            }
-            match e.status {
-                EntryStatus::Completed => {
-                    s.completed += 1;
-                    s.duration_secs += e.duration_secs.unwrap_or(0.0);
-                    s.cost_usd += e.cost_usd.unwrap_or(0.0);
-                }
-                EntryStatus::Rendering => s.rendering += 1,
-                EntryStatus::Failed => s.failed += 1,
-                EntryStatus::NotSubmitted => s.not_submitted += 1,
-            }
-        }
-        s.duration_secs = (s.duration_secs * 100.0).round() / 100.0;
-        s.cost_usd = (s.cost_usd * 10_000.0).round() / 10_000.0;
-        self.summary = s;
+        self.summary = Summary::of(self.entries.iter());
     }
 
     /// Reads a results file; `Ok(None)` when it does not exist.
