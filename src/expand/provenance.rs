@@ -205,32 +205,34 @@ fn join(at: &str, field: &str) -> String {
     if at.is_empty() { field.to_owned() } else { format!("{at}.{field}") }
 }
 
+/// Every path in a request body: objects, arrays and leaves, as a
+/// rule's `param` spells them (`scenes[0].input.voice_id`).
+#[cfg(debug_assertions)]
+pub(super) fn body_paths(at: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    if !at.is_empty() {
+        out.push(at.to_owned());
+    }
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                body_paths(&join(at, k), v, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                body_paths(&format!("{at}[{i}]"), v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
+    use super::body_paths;
     use crate::validate::{Expansion, RowOutcome};
-
-    /// Every path in a request body: objects, arrays and leaves, as a
-    /// rule's `param` spells them (`scenes[0].input.voice_id`).
-    fn body_paths(at: &str, v: &serde_json::Value, out: &mut Vec<String>) {
-        if !at.is_empty() {
-            out.push(at.to_owned());
-        }
-        match v {
-            serde_json::Value::Object(o) => {
-                for (k, v) in o {
-                    body_paths(&super::join(at, k), v, out);
-                }
-            }
-            serde_json::Value::Array(a) => {
-                for (i, v) in a.iter().enumerate() {
-                    body_paths(&format!("{at}[{i}]"), v, out);
-                }
-            }
-            _ => {}
-        }
-    }
 
     fn examples() -> Vec<PathBuf> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
