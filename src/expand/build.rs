@@ -128,6 +128,20 @@ impl Compiled {
             return Err(b.problems);
         }
         let request = request.expect("a request exists when the builder reported no problem");
+        // Every field the builder put in the request must have recorded
+        // provenance, or a rule's problem with it would point nowhere:
+        // every test run checks it on every job it builds.
+        #[cfg(debug_assertions)]
+        {
+            let mut paths = Vec::new();
+            super::provenance::body_paths("", &request.body_json(), &mut paths);
+            for wire in paths {
+                assert!(
+                    self.provenance().lookup(&wire).is_some(),
+                    "request field `{wire}` has no recorded provenance"
+                );
+            }
+        }
         let uploads = b.uploads;
         Ok(Some(Job { key, line, request, download, uploads, digest: None }))
     }

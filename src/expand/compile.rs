@@ -10,6 +10,7 @@ use minijinja::value::Value;
 use super::diagnose::template_error;
 use super::env::{BUILTIN_NAMES, environment};
 pub(super) use super::fast::Fast;
+use super::provenance::Provenance;
 use crate::assets::FileCache;
 use crate::dataset::Header;
 use crate::diag::{Diagnostic, did_you_mean};
@@ -112,6 +113,8 @@ pub struct Compiled {
     pub(super) files: FileCache,
     /// Per scene, `(leaf, field)` for the builder's [`At::Scene`] lookups.
     pub(super) scene_fields: Vec<Vec<(String, usize)>>,
+    /// Which manifest field each request field comes from, recorded once.
+    pub(super) provenance: Option<Provenance>,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -320,7 +323,7 @@ impl Compiled {
             }
             scene_fields[n].push((leaf.to_owned(), fi));
         }
-        Ok(Compiled {
+        let mut compiled = Compiled {
             env,
             fields: c.fields,
             index,
@@ -330,7 +333,10 @@ impl Compiled {
             filter,
             files: FileCache::default(),
             scene_fields,
-        })
+            provenance: None,
+        };
+        compiled.provenance = Some(Provenance::record(&compiled));
+        Ok(compiled)
     }
 
     /// The field a builder lookup names, if the manifest has it.
@@ -352,5 +358,11 @@ impl Compiled {
     /// The manifest.
     pub fn manifest(&self) -> &LoadedManifest {
         &self.manifest
+    }
+
+    /// Which manifest field each field of this manifest's requests was
+    /// built from.
+    pub fn provenance(&self) -> &Provenance {
+        self.provenance.as_ref().expect("recorded when the manifest compiles")
     }
 }

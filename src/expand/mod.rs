@@ -21,8 +21,10 @@ mod diagnose;
 mod env;
 mod fast;
 mod job;
+mod provenance;
 
 pub use compile::Compiled;
 pub use diagnose::{RowIds, Uniqueness};
 pub(crate) use job::account_tag;
 pub use job::{Job, JobRequest};
+pub use provenance::Provenance;

@@ -310,7 +310,12 @@ impl CatalogIndex {
     }
 
     /// Every catalog problem of one job.
-    pub fn check_job(&mut self, job: &Job, m: &LoadedManifest) -> Vec<Diagnostic> {
+    pub fn check_job(
+        &mut self,
+        job: &Job,
+        m: &LoadedManifest,
+        prov: &crate::expand::Provenance,
+    ) -> Vec<Diagnostic> {
         let resolution = match &job.request {
             JobRequest::Video(r) => r.resolution(),
             JobRequest::Template { .. } => crate::heygen::wire::Resolution::P1080,
@@ -327,7 +332,7 @@ impl CatalogIndex {
                 self.memo.insert(memo_key.clone(), answer);
             }
             if let Some((message, hint)) = &self.memo[&memo_key] {
-                let field = manifest_field(m, &job.request, &r.param);
+                let field = manifest_field(prov, &r.param);
                 let mut d = m.error_at(&field, message.clone()).row(job.row_ref());
                 if let Some(h) = hint {
                     d = d.hint(h.clone());
@@ -340,7 +345,7 @@ impl CatalogIndex {
             let group =
                 |g: &str| looks.iter().filter(|l| l.group_id.as_deref() == Some(g)).collect();
             for p in rules::avatar_v_problems(v, &|id| self.look(id), &group) {
-                let field = manifest_field(m, &job.request, &p.param);
+                let field = manifest_field(prov, &p.param);
                 out.push(
                     m.error_at(&field, p.message)
                         .row(job.row_ref())
@@ -358,7 +363,7 @@ impl CatalogIndex {
         {
             out.push(
                 m.error_at(
-                    &manifest_field(m, &job.request, "voice_id"),
+                    &manifest_field(prov, "voice_id"),
                     format!("look `{}` has no default voice, so this scene needs a `voice`", l.id),
                 )
                 .row(job.row_ref())

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::dataset::{Dataset, Row};
 use crate::diag::Diagnostic;
-use crate::expand::RowIds;
+use crate::expand::{Provenance, RowIds};
 use crate::heygen::rules;
 use crate::manifest::LoadedManifest;
 use crate::render::{Compiled, Job, JobRequest, Uniqueness};
@@ -103,7 +103,7 @@ fn expand(compiled: &Compiled, account: Option<&str>, row: Result<Row, Diagnosti
         Ok(None) => return Expanded::Skipped,
         Err(problems) => return Expanded::Invalid(problems),
     };
-    let problems = offline_checks(&job, compiled.manifest());
+    let problems = offline_checks(&job, compiled.manifest(), compiled.provenance());
     let ids = RowIds::of(&job);
     if let Some(account) = account {
         let tag = crate::expand::account_tag(account);
@@ -162,6 +162,11 @@ impl Expansion {
     /// The manifest.
     pub fn manifest(&self) -> &LoadedManifest {
         self.compiled.manifest()
+    }
+
+    /// Which manifest field each request field was built from.
+    pub fn provenance(&self) -> &Provenance {
+        self.compiled.provenance()
     }
 
     /// The dataset file.
@@ -270,7 +275,7 @@ fn work_chunks(
 
 /// HeyGen's documented rules on the rendered request, reported against the
 /// manifest field each value came from.
-pub fn offline_checks(job: &Job, m: &LoadedManifest) -> Vec<Diagnostic> {
+pub fn offline_checks(job: &Job, m: &LoadedManifest, p: &Provenance) -> Vec<Diagnostic> {
     let violations = match &job.request {
         JobRequest::Video(r) => rules::check_create(r),
         JobRequest::Template { body, .. } => rules::check_generate(body),
@@ -278,7 +283,7 @@ pub fn offline_checks(job: &Job, m: &LoadedManifest) -> Vec<Diagnostic> {
     violations
         .into_iter()
         .map(|v| {
-            let field = manifest_field(m, &job.request, &v.param);
+            let field = manifest_field(p, &v.param);
             m.error_at(&field, v.message).row(job.row_ref())
         })
         .collect()

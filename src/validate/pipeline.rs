@@ -106,7 +106,7 @@ pub async fn check_for(
                 // Catalog checks run even when offline checks failed, so
                 // one pass reports every problem of the row.
                 if let Some(idx) = index.as_mut() {
-                    found.extend(idx.check_job(&job, expansion.manifest()));
+                    found.extend(idx.check_job(&job, expansion.manifest(), expansion.provenance()));
                 }
                 if found.is_empty() {
                     valid += 1;
