@@ -249,6 +249,7 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
         results_path,
         base_dir: base,
         retry_failed: false,
+        folder_id: None,
     };
     let opts = RunOptions {
         concurrency: s.concurrency,
