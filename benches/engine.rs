@@ -2,7 +2,8 @@
 //! its ideal (ceil(jobs / cap) × mean render) measured in the same process.
 //!
 //! `cargo bench --bench engine` runs every scenario; `BENCH=name[,name]`
-//! picks some (`variance30`, `variance1`, `cap5`, `hangs`, `scale`).
+//! picks some (`variance30`, `variance30folder`: the same filed in a
+//! campaign folder, `variance1`, `cap5`, `hangs`, `scale`).
 //! `BENCH_SCALE` (default 10) runs the simulator's clock that many times
 //! faster for the long-render scenarios: render times, hangs and
 //! Retry-After shrink together, and so do the engine's own time knobs
@@ -39,6 +40,9 @@ struct Scenario {
     /// Simulated seconds per real second.
     scale: f64,
     download: bool,
+    /// File the videos in a campaign folder (`output.folder`), so the
+    /// engine follows them by listing it.
+    folder: bool,
 }
 
 /// What one run measured.
@@ -84,6 +88,7 @@ fn main() {
         delays: Delays::default(),
         scale,
         download: true,
+        folder: false,
     };
     if wants("variance30") {
         println!("== 100 jobs, cap 10, 30 s ±20 % renders (clock ×{scale})");
@@ -93,6 +98,14 @@ fn main() {
         println!("-- same, 5 % of renders 3× the mean (heavy tail)");
         let m = rt.block_on(run(&heavy));
         summary(&heavy, &m);
+    }
+    if wants("variance30folder") {
+        let s = Scenario { folder: true, ..base.clone() };
+        println!(
+            "== 100 jobs, cap 10, 30 s ±20 % renders, filed in a campaign folder (clock ×{scale})"
+        );
+        let m = rt.block_on(run(&s));
+        summary(&s, &m);
     }
     if wants("variance1") {
         let s = Scenario { jobs: 1000, render: 1.0, scale: 1.0, ..base.clone() };
@@ -170,10 +183,11 @@ fn summary(s: &Scenario, m: &Measured) {
     );
     let per = |n: u64| n as f64 / s.jobs as f64;
     println!(
-        "API calls per video {:.2} (create {:.2}, statuses {:.2}, detail {:.2}); 429s {}; reelflow counted {} requests, {} 429s",
+        "API calls per video {:.2} (create {:.2}, statuses {:.2}, folder list {:.2}, detail {:.2}); 429s {}; reelflow counted {} requests, {} 429s",
         per(m.requests()),
         per(m.route("POST /v3/videos")),
         per(m.route("GET /v3/videos/statuses")),
+        per(m.route("GET /v3/videos")),
         per(m.route("GET /v3/videos/{id}")),
         m.r429(),
         r.requests,
@@ -208,7 +222,7 @@ async fn run(s: &Scenario) -> Measured {
 
 async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Measured {
     let dir = tempfile::tempdir().unwrap();
-    write_campaign(dir.path(), s.jobs, s.download);
+    write_campaign(dir.path(), s.jobs, s.download, s.folder);
     let client =
         Client::new(ClientConfig::new(url, Credential::ApiKey(Secret::new("bench")))).unwrap();
     let manifest = reelflow::manifest::load(&dir.path().join("bench.yaml")).unwrap();
@@ -232,6 +246,25 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     .unwrap();
     assert_eq!(checked.problems.error_count(), 0);
     let before = stats();
+    // The folder is resolved (created) and its id put into the bodies as
+    // `reelflow run` does; its calls count against the run.
+    let mut previous = None;
+    if s.folder {
+        let m = reelflow::manifest::load(&dir.path().join("bench.yaml")).unwrap();
+        reelflow::prepare::prepare(
+            &client,
+            &m,
+            "default",
+            None,
+            &mut previous,
+            &results_path,
+            &mut planned,
+            false,
+        )
+        .await
+        .unwrap();
+    }
+    let folder_id = previous.as_ref().and_then(|p| p.folder.as_ref()).map(|f| f.id.clone());
     if s.jobs >= 20_000 {
         println!(
             "RSS after planning {:.0} MB (peak so far {:.0} MB)",
@@ -244,11 +277,12 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
         account: "default".into(),
         shard: None,
         jobs: planned,
-        previous: None,
+        previous,
         orphans: Vec::new(),
         results_path,
         base_dir: base,
         retry_failed: false,
+        folder_id,
     };
     let opts = RunOptions {
         concurrency: s.concurrency,
@@ -272,14 +306,18 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     Measured { report, makespan, stats: stats(), before }
 }
 
-fn write_campaign(dir: &Path, jobs: usize, download: bool) {
+fn write_campaign(dir: &Path, jobs: usize, download: bool, folder: bool) {
     let mut csv = String::with_capacity(jobs * 24);
     csv.push_str("id,name\n");
     for i in 0..jobs {
         csv.push_str(&format!("row{i:06},Person {i}\n"));
     }
     std::fs::write(dir.join("rows.csv"), csv).unwrap();
-    let download = if download { "  download: \"out/videos/{{ key }}.mp4\"\n" } else { "" };
+    let mut download =
+        if download { "  download: \"out/videos/{{ key }}.mp4\"\n" } else { "" }.to_owned();
+    if folder {
+        download.push_str("  folder: \"bench campaign\"\n");
+    }
     std::fs::write(
         dir.join("bench.yaml"),
         format!("version: 1\nname: bench\ndata:\n  csv: rows.csv\n  key: \"{{{{ id }}}}\"\nvideo:\n  scenes:\n    - avatar: Abigail_expressive_2024112501\n      voice: 1bd001e7e50f421d891986aad5c8bbd2\n      script: \"Hello {{{{ name }}}}, welcome aboard.\"\noutput:\n  results: out/results.json\n{download}"),

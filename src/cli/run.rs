@@ -172,6 +172,15 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         account,
         shard: shard.map(|s| s.to_string()),
         jobs,
+        // Videos filed in the campaign folder are followed by listing it.
+        folder_id: m
+            .manifest
+            .output
+            .folder
+            .as_ref()
+            .and(previous.as_ref())
+            .and_then(|p| p.folder.as_ref())
+            .map(|f| f.id.clone()),
         previous,
         orphans,
         results_path: results.clone(),

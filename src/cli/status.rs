@@ -44,6 +44,8 @@ pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         results_path: results,
         base_dir: m.resolve("."),
         retry_failed: false,
+        // The previous results' header names the campaign folder.
+        folder_id: None,
     };
     let results_file = input.results_path.clone();
     let code =

@@ -1,26 +1,34 @@
 //! Follow: when to ask about videos in flight ([`super::poll`] decides the
-//! time) and what an answer means ([`seen`], a pure function).
+//! time), whom to ask ([`source`]) and what an answer means ([`seen`],
+//! [`listing_suffices`]); all pure functions.
 //!
-//! Today one bulk `GET /v3/videos/statuses` (≤ 100 ids) answers for every
-//! job in flight, and one `GET /v3/videos/{id}` per finished video brings
-//! its links. Once videos are filed in a campaign folder, one
-//! `GET /v3/videos?folder_id=…` page answers both for up to 100 videos: it
-//! plugs in at [`Coordinator::poll_if_due`] (the call) and
-//! [`Coordinator::on_statuses`] (its entries carry the links, so the
-//! detail call is skipped).
+//! Without a campaign folder one bulk `GET /v3/videos/statuses` (≤ 100 ids)
+//! answers for every job in flight, and one `GET /v3/videos/{id}` per
+//! finished video brings its links. When the run files its videos in a
+//! campaign folder, `GET /v3/videos?folder_id=…` (newest first, ≤ 100 a
+//! page) answers both at once: an item carries the status and, once
+//! completed, `video_url`, `thumbnail_url`, `duration` and the failure
+//! fields, so the detail call is skipped (kept only when the item lacks
+//! what collecting needs: a `video_url`, or `subtitle_url` with captions
+//! on). Paging stops as soon as every video in flight has been seen;
+//! other runs' videos in the folder are ignored (matched by id); ids the
+//! listing did not show are asked with bulk statuses in the same round.
+//! When a listing costs more calls than bulk statuses would (a folder
+//! holding many newer videos) or shows too few of ours, following goes
+//! back to bulk statuses for the rest of the run.
 //!
 //! Status and detail calls are hedged ([`crate::heygen::client::ReadOptions`]):
 //! a response slower than a few times the usual latency gets a second
 //! copy of the request, so one hung response does not stall following.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::poll::Followed;
 use super::{Coordinator, Event, Msg, Phase, Work};
 use crate::heygen::Error;
 use crate::heygen::client::ReadOptions;
-use crate::heygen::wire::{StatusEntry, VideoStatus};
+use crate::heygen::wire::{StatusEntry, VideoDetail, VideoStatus};
 use crate::heygen::{RetryPolicy, rules::STATUSES_MAX_IDS};
 
 /// What a status answer means for a job.
@@ -46,6 +54,97 @@ pub(super) fn seen(status: &VideoStatus) -> Seen {
     }
 }
 
+/// Where the answers about videos in flight come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// `GET /v3/videos/statuses`, ≤ 100 ids a call, then one detail call
+    /// per finished video.
+    Statuses,
+    /// `GET /v3/videos?folder_id=…`, paged until every id is seen.
+    Folder,
+}
+
+/// What one folder listing cost and found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ListingCost {
+    /// Pages fetched.
+    pub(super) pages: u32,
+    /// Videos in flight asked about.
+    pub(super) asked: usize,
+    /// Of those, the ones the listing showed.
+    pub(super) found: usize,
+}
+
+/// Bulk status calls needed for `ids` videos.
+pub(super) fn status_calls_for(ids: usize) -> u32 {
+    ids.div_ceil(STATUSES_MAX_IDS) as u32
+}
+
+/// Whom to ask about videos in flight: the folder when the run has one,
+/// until a listing shows it is the dearer way. A listing that needed more
+/// pages than bulk statuses would need calls for the same ids means the
+/// folder holds many videos newer than ours (other runs filing into it):
+/// its cost grows with the folder, the statuses' only with our ids, so the
+/// rest of the run uses statuses (the saved detail calls, about one per
+/// video, do not make up for a page per round). A listing that showed
+/// under half of our ids (videos made before the folder was set, or filed
+/// elsewhere) says the same. The last listing's cost stays the verdict: a
+/// folder only grows during a run, so there is no point probing again.
+pub(super) fn source(folder: bool, last: Option<ListingCost>) -> Source {
+    match (folder, last) {
+        (false, _) => Source::Statuses,
+        (true, None) => Source::Folder,
+        (true, Some(l)) => {
+            let dearer = l.pages > status_calls_for(l.asked).max(1);
+            let blind = l.found * 2 < l.asked;
+            if dearer || blind { Source::Statuses } else { Source::Folder }
+        }
+    }
+}
+
+/// Whether a listed, finished video's item has all that collecting it
+/// needs, so no detail call is made: a completed video needs its
+/// `video_url` (and `subtitle_url` when captions are wanted), a failed one
+/// its failure code or message.
+pub(super) fn listing_suffices(item: &VideoDetail, captions: bool) -> bool {
+    match item.status {
+        VideoStatus::Completed => {
+            item.video_url.is_some() && (!captions || item.subtitle_url.is_some())
+        }
+        VideoStatus::Failed => item.failure_code.is_some() || item.failure_message.is_some(),
+        _ => false,
+    }
+}
+
+/// Keeps the listed items that are ours (`wanted` ids) and crosses them off.
+pub(super) fn take_ours(
+    items: Vec<VideoDetail>,
+    wanted: &mut HashSet<String>,
+    into: &mut HashMap<String, VideoDetail>,
+) {
+    for item in items {
+        if wanted.remove(&item.id) {
+            into.insert(item.id.clone(), item);
+        }
+    }
+}
+
+/// Most pages one listing fetches before the rest is asked by statuses.
+pub(super) fn page_budget(ids: usize) -> u32 {
+    status_calls_for(ids).max(1) + 1
+}
+
+/// One round's answers about videos in flight.
+#[derive(Debug, Default)]
+pub(super) struct Answers {
+    /// Status entries (bulk statuses, and listed items as entries).
+    pub(super) entries: Vec<StatusEntry>,
+    /// Listed items by id (only those of videos in flight).
+    pub(super) listed: HashMap<String, VideoDetail>,
+    /// What the listing cost, when the folder was listed.
+    pub(super) listing: Option<ListingCost>,
+}
+
 /// How long to wait before the next status call after `failures` failed
 /// calls in a row: a failing API is not hammered.
 pub(super) fn failure_backoff(failures: u32) -> Duration {
@@ -61,6 +160,56 @@ pub(super) fn hedge_after(typical: Option<Duration>) -> Duration {
     typical
         .map_or(Duration::from_secs(2), |t| t * 4)
         .clamp(Duration::from_millis(300), Duration::from_secs(5))
+}
+
+/// Bulk statuses for `ids`, ≤ 100 a call, all at once.
+async fn bulk_statuses(
+    client: &crate::heygen::Client,
+    ids: &[String],
+    opts: &ReadOptions,
+) -> Result<Vec<StatusEntry>, Error> {
+    let calls = ids.chunks(STATUSES_MAX_IDS).map(|c| client.video_statuses_with(c, opts));
+    let mut all = Vec::new();
+    for answer in futures_util::future::join_all(calls).await {
+        all.extend(answer?);
+    }
+    Ok(all)
+}
+
+/// Lists the folder (newest first) until every id in flight was seen or
+/// the page budget is spent; the ids it did not show are asked by bulk
+/// statuses in the same round, so a video never waits on the listing.
+async fn list_folder(
+    client: &crate::heygen::Client,
+    folder: &str,
+    ids: Vec<String>,
+    opts: &ReadOptions,
+) -> Result<Answers, Error> {
+    let asked = ids.len();
+    let mut wanted: HashSet<String> = ids.into_iter().collect();
+    let mut listed = HashMap::new();
+    let mut token = None;
+    let mut pages = 0;
+    while !wanted.is_empty() && pages < page_budget(asked) {
+        let page = client.list_videos_in_folder(folder, token.take()).await?;
+        pages += 1;
+        take_ours(page.data, &mut wanted, &mut listed);
+        match page.next_token {
+            Some(t) if page.has_more => token = Some(t),
+            _ => break,
+        }
+    }
+    let rest: Vec<String> = wanted.into_iter().collect();
+    let mut entries = bulk_statuses(client, &rest, opts).await?;
+    entries.extend(listed.values().map(|v| StatusEntry {
+        video_id: Some(v.id.clone()),
+        status: v.status.clone(),
+        batch_id: None,
+        item_index: None,
+        error: None,
+    }));
+    let listing = Some(ListingCost { pages, asked, found: asked - rest.len() });
+    Ok(Answers { entries, listed, listing })
 }
 
 impl<'a> Coordinator<'a> {
@@ -125,29 +274,29 @@ impl<'a> Coordinator<'a> {
         self.polling = true;
         self.next_poll = None;
         self.last_poll = Some(now);
-        let chunks: Vec<Vec<(usize, String)>> =
-            rendering.chunks(STATUSES_MAX_IDS).map(|c| c.to_vec()).collect();
-        self.status_calls += chunks.len() as u64;
         let client = self.client;
         let opts = self.read_options();
+        let slots: Vec<usize> = rendering.iter().map(|(i, _)| *i).collect();
+        let ids: Vec<String> = rendering.into_iter().map(|(_, id)| id).collect();
+        if let (Source::Folder, Some(folder)) =
+            (source(self.folder.is_some(), self.listing), self.folder.clone())
+        {
+            // The first page now, the rest when the answer tells how many.
+            self.status_calls += 1;
+            work.push(Box::pin(async move {
+                let started = Instant::now();
+                let result = list_folder(client, &folder, ids, &opts).await;
+                Msg::Statuses { sent: now, took: started.elapsed(), slots, result }
+            }));
+            return;
+        }
+        self.status_calls += u64::from(status_calls_for(ids.len()));
         work.push(Box::pin(async move {
-            // Every polled slot comes back, answered or not.
-            let slots: Vec<usize> = chunks.iter().flatten().map(|(i, _)| *i).collect();
-            let calls = chunks.iter().map(|chunk| {
-                let ids: Vec<String> = chunk.iter().map(|(_, id)| id.clone()).collect();
-                async move { client.video_statuses_with(&ids, &opts).await }
-            });
             let started = Instant::now();
-            let answers = futures_util::future::join_all(calls).await;
-            let took = started.elapsed();
-            let mut all = Vec::new();
-            for a in answers {
-                match a {
-                    Ok(entries) => all.extend(entries),
-                    Err(e) => return Msg::Statuses { sent: now, took, slots, result: Err(e) },
-                }
-            }
-            Msg::Statuses { sent: now, took, slots, result: Ok(all) }
+            let result = bulk_statuses(client, &ids, &opts)
+                .await
+                .map(|entries| Answers { entries, ..Answers::default() });
+            Msg::Statuses { sent: now, took: started.elapsed(), slots, result }
         }));
     }
 
@@ -157,14 +306,14 @@ impl<'a> Coordinator<'a> {
         sent: Instant,
         took: Duration,
         slots: Vec<usize>,
-        result: Result<Vec<StatusEntry>, Error>,
+        result: Result<Answers, Error>,
         work: &mut Work<'a>,
     ) {
         self.polling = false;
         self.next_poll = None;
         let now = Instant::now();
-        let entries = match result {
-            Ok(e) => e,
+        let Answers { entries, mut listed, listing } = match result {
+            Ok(a) => a,
             Err(e) => {
                 // A failed status call never fails a job: ask again later.
                 self.reachable(now, matches!(e, Error::Network { .. } | Error::Timeout { .. }));
@@ -175,6 +324,11 @@ impl<'a> Coordinator<'a> {
             }
         };
         self.reachable(now, false);
+        if let Some(l) = listing {
+            let more = l.pages.saturating_sub(1) + status_calls_for(l.asked - l.found);
+            self.status_calls += u64::from(more);
+            self.listing = Some(l);
+        }
         self.poll_failures = 0;
         self.poll_backoff_until = None;
         self.read_latency = Some(match self.read_latency {
@@ -224,13 +378,14 @@ impl<'a> Coordinator<'a> {
                         );
                         continue;
                     }
-                    self.fetch_details(
-                        i,
-                        video_id,
-                        verdict == Seen::Completed,
-                        Duration::ZERO,
-                        work,
-                    );
+                    let then_download = verdict == Seen::Completed;
+                    match listed.remove(&video_id) {
+                        // The listing brought the links: no detail call.
+                        Some(item) if listing_suffices(&item, self.opts.captions) => {
+                            self.on_details(i, Ok(item), then_download, work)
+                        }
+                        _ => self.fetch_details(i, video_id, then_download, Duration::ZERO, work),
+                    }
                 }
             }
         }
@@ -306,5 +461,57 @@ mod tests {
         assert_eq!(hedge_after(Some(Duration::from_millis(5))), Duration::from_millis(300));
         assert_eq!(hedge_after(Some(Duration::from_millis(200))), Duration::from_millis(800));
         assert_eq!(hedge_after(Some(Duration::from_secs(60))), Duration::from_secs(5));
+    }
+
+    fn item(id: &str, status: VideoStatus) -> VideoDetail {
+        serde_json::from_value(serde_json::json!({"id": id, "status": status})).unwrap()
+    }
+
+    #[test]
+    fn the_folder_is_listed_until_a_listing_shows_statuses_are_cheaper() {
+        assert_eq!(source(false, None), Source::Statuses);
+        assert_eq!(source(true, None), Source::Folder);
+        let cost = |pages, asked, found| Some(ListingCost { pages, asked, found });
+        // One page found all ten in flight: as cheap as one status call.
+        assert_eq!(source(true, cost(1, 10, 10)), Source::Folder);
+        // 150 in flight need two status calls; two pages are no dearer.
+        assert_eq!(source(true, cost(2, 150, 150)), Source::Folder);
+        // Newer videos of other runs pushed ours to page two.
+        assert_eq!(source(true, cost(2, 10, 10)), Source::Statuses);
+        // Most of ours are not in the folder (made before it was set).
+        assert_eq!(source(true, cost(1, 10, 4)), Source::Statuses);
+        assert_eq!(source(true, cost(1, 10, 5)), Source::Folder);
+        assert_eq!(page_budget(10), 2);
+        assert_eq!(page_budget(101), 3);
+        assert_eq!(status_calls_for(0), 0);
+        assert_eq!(status_calls_for(100), 1);
+        assert_eq!(status_calls_for(101), 2);
+    }
+
+    #[test]
+    fn a_listed_item_replaces_the_detail_call_only_when_it_has_what_collecting_needs() {
+        let mut done = item("v1", VideoStatus::Completed);
+        assert!(!listing_suffices(&done, false), "no video_url yet");
+        done.video_url = Some("https://x/v1.mp4".into());
+        assert!(listing_suffices(&done, false));
+        assert!(!listing_suffices(&done, true), "captions need the subtitle_url");
+        done.subtitle_url = Some("https://x/v1.srt".into());
+        assert!(listing_suffices(&done, true));
+        let mut failed = item("v2", VideoStatus::Failed);
+        assert!(!listing_suffices(&failed, false), "HeyGen's reason is in the details");
+        failed.failure_code = Some("moderation".into());
+        assert!(listing_suffices(&failed, false));
+        assert!(!listing_suffices(&item("v3", VideoStatus::Processing), false));
+    }
+
+    #[test]
+    fn only_videos_in_flight_are_taken_from_a_listing() {
+        let mut wanted: HashSet<String> = ["a", "b"].map(String::from).into();
+        let mut listed = HashMap::new();
+        let page =
+            vec![item("other-run", VideoStatus::Completed), item("b", VideoStatus::Processing)];
+        take_ours(page, &mut wanted, &mut listed);
+        assert_eq!(listed.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(wanted, ["a"].map(String::from).into());
     }
 }

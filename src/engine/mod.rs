@@ -33,7 +33,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::heygen::client::Counters;
-use crate::heygen::wire::{StatusEntry, VideoDetail};
+use crate::heygen::wire::VideoDetail;
 use crate::heygen::{Client, Error, RetryNotice, RetryPolicy};
 use crate::plan::PlannedJob;
 use crate::results::journal::{self, Journal, Record, Replayed, journal_path};
@@ -122,6 +122,10 @@ pub struct RunInput {
     pub base_dir: PathBuf,
     /// Resubmit failed rows.
     pub retry_failed: bool,
+    /// The campaign folder new videos are filed in (`output.folder`):
+    /// videos in flight are followed by listing it (see [`follow`]).
+    /// `None` falls back to the folder of the previous results' header.
+    pub folder_id: Option<String>,
 }
 
 /// How a run ended.
@@ -280,7 +284,7 @@ enum Msg {
         sent: Instant,
         took: Duration,
         slots: Vec<usize>,
-        result: Result<Vec<StatusEntry>, Error>,
+        result: Result<follow::Answers, Error>,
     },
     Details {
         slot: usize,
@@ -325,6 +329,10 @@ struct Coordinator<'a> {
     poll_failures: u32,
     poll_backoff_until: Option<Instant>,
     read_latency: Option<Duration>,
+    /// The campaign folder, when videos are followed by listing it.
+    folder: Option<String>,
+    /// What the last folder listing cost (decides listing vs statuses).
+    listing: Option<follow::ListingCost>,
     create_latency: Option<Duration>,
     /// Since when nothing but connection failures came back.
     unreachable_since: Option<Instant>,
@@ -398,6 +406,14 @@ pub async fn run(
         poll_failures: 0,
         poll_backoff_until: None,
         read_latency: None,
+        folder: input
+            .folder_id
+            .clone()
+            .or_else(|| {
+                input.previous.as_ref().and_then(|p| p.folder.as_ref()).map(|f| f.id.clone())
+            })
+            .filter(|f| !f.is_empty()),
+        listing: None,
         create_latency: None,
         unreachable_since: None,
         create_failures_in_row: 0,

@@ -519,6 +519,7 @@ async fn an_outage_stops_the_run_with_its_state_intact() {
         results_path: results_path.clone(),
         base_dir: dir.path().to_owned(),
         retry_failed: false,
+        folder_id: None,
     };
     let opts = RunOptions {
         outage_after: Duration::from_millis(300),
@@ -558,4 +559,75 @@ async fn plan(dir: &Path, client: &Client) -> Vec<reelflow::plan::PlannedJob> {
     .unwrap();
     assert_eq!(checked.problems.error_count(), 0);
     planned
+}
+
+/// The calls that follow videos: bulk statuses, folder listings, details.
+fn follow_calls(sim: &Simulator) -> (u64, u64, u64) {
+    let stats = sim.stats();
+    let n = |r: &str| stats.requests_by_route.get(r).copied().unwrap_or(0);
+    (n("GET /v3/videos/statuses"), n("GET /v3/videos"), n("GET /v3/videos/{id}"))
+}
+
+/// What a row's outcome is, without the ids and times that differ per run.
+fn outcome(r: &Value) -> Vec<Value> {
+    let fields = [
+        "key",
+        "status",
+        "title",
+        "file",
+        "file_bytes",
+        "captions_file",
+        "thumbnail_file",
+        "duration_secs",
+        "cost_usd",
+    ];
+    r["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| fields.iter().map(|f| (f.to_string(), e[*f].clone())).collect())
+        .collect()
+}
+
+#[test]
+fn a_folder_campaign_is_followed_by_listing_its_folder_with_fewer_calls() {
+    let config = || SimConfig { render_secs: 0.4, ..SimConfig::default() };
+    let (plain_sim, folder_sim) = (background(config()), background(config()));
+    let (plain, filed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    campaign(plain.path(), 12, "", words);
+    campaign(filed.path(), 12, "", words);
+    let yaml = filed.path().join("campaign.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("output:\n", "output:\n  folder: \"Follow test\"\n"))
+        .unwrap();
+    let args = ["run", "campaign.yaml", "--yes", "--concurrency", "6"];
+    let a = run(plain.path(), &plain_sim, &args);
+    assert_eq!(a.code, 0, "{}", a.transcript());
+    let b = run(filed.path(), &folder_sim, &args);
+    assert_eq!(b.code, 0, "{}", b.transcript());
+
+    let (statuses_a, lists_a, details_a) = follow_calls(&plain_sim);
+    let (statuses_b, lists_b, details_b) = follow_calls(&folder_sim);
+    assert_eq!(lists_a, 0, "no folder: bulk statuses");
+    assert!(details_a >= 12, "one detail call per finished video: {details_a}");
+    assert!(lists_b > 0, "the folder is listed");
+    assert_eq!(statuses_b, 0, "every video in flight was in the listing");
+    assert_eq!(details_b, 0, "listed items carry the links and the subtitle_url");
+    assert!(
+        lists_b + statuses_b + details_b < statuses_a + lists_a + details_a,
+        "folder: {lists_b} listings; plain: {statuses_a} statuses + {details_a} details"
+    );
+    assert!(folder_sim.stats().requests < plain_sim.stats().requests);
+
+    // The same rows, files and costs either way.
+    let (ra, rb) = (results(plain.path()), results(filed.path()));
+    assert_eq!(rb["summary"]["completed"], 12);
+    assert_eq!(outcome(&ra), outcome(&rb));
+    assert!(rb["folder"]["id"].is_string(), "{}", rb["folder"]);
+    for e in rb["entries"].as_array().unwrap() {
+        let file = filed.path().join(e["file"].as_str().unwrap());
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), e["file_bytes"].as_u64().unwrap());
+        assert!(filed.path().join(e["captions_file"].as_str().unwrap()).exists());
+    }
+    assert_no_double_creates(&folder_sim);
 }
