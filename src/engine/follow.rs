@@ -191,7 +191,7 @@ async fn list_folder(
     let mut token = None;
     let mut pages = 0;
     while !wanted.is_empty() && pages < page_budget(asked) {
-        let page = client.list_videos_in_folder(folder, token.take()).await?;
+        let page = client.list_videos_in_folder_with(folder, token.take(), opts).await?;
         pages += 1;
         take_ours(page.data, &mut wanted, &mut listed);
         match page.next_token {

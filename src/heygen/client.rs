@@ -80,6 +80,16 @@ pub struct ReadOptions {
     pub copies: usize,
 }
 
+/// One page (the most, 100) of a folder's videos.
+fn folder_page(folder_id: &str, token: Option<String>) -> VideoListQuery {
+    VideoListQuery {
+        folder_id: Some(folder_id.to_owned()),
+        limit: Some(100),
+        token,
+        ..VideoListQuery::default()
+    }
+}
+
 /// A callback told about each retry.
 pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
@@ -439,13 +449,22 @@ impl Client {
         folder_id: &str,
         token: Option<String>,
     ) -> Result<Page<VideoDetail>, Error> {
-        let query = VideoListQuery {
-            folder_id: Some(folder_id.to_owned()),
-            limit: Some(100),
-            token,
-            ..VideoListQuery::default()
-        };
-        self.list_videos(&query).await
+        self.list_videos(&folder_page(folder_id, token)).await
+    }
+
+    /// [`Client::list_videos_in_folder`] sent as `opts` say (timeout,
+    /// retries, hedge): the run engine follows a campaign by this listing,
+    /// so one slow page must not hold up following.
+    pub async fn list_videos_in_folder_with(
+        &self,
+        folder_id: &str,
+        token: Option<String>,
+        opts: &ReadOptions,
+    ) -> Result<Page<VideoDetail>, Error> {
+        let query = folder_page(folder_id, token);
+        let call = self.read("/v3/videos".into(), query.pairs(), opts);
+        let value = self.execute_hedged(&call, opts).await?;
+        decode(&call.path, value)
     }
 
     /// `POST /v3/assets`: multipart upload of one file (≤ 32 MB) as the
