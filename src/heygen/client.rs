@@ -80,6 +80,15 @@ pub struct ReadOptions {
     pub copies: usize,
 }
 
+/// The error of a non-success answer from a host outside the API
+/// envelope (a media link, an upload URL), with its request id.
+async fn refused(resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let request_id = header(&resp, "x-request-id");
+    let body = resp.bytes().await.unwrap_or_default();
+    Error::from(ApiError::new(status, ErrorBody::from_response(status, &body), request_id, None))
+}
+
 /// One page (the most, 100) of a folder's videos.
 fn folder_page(folder_id: &str, token: Option<String>) -> VideoListQuery {
     VideoListQuery {
@@ -414,14 +423,7 @@ impl Client {
         if status.is_success() {
             return Ok(resp);
         }
-        let request_id = header(&resp, "x-request-id");
-        let body = resp.bytes().await.unwrap_or_default();
-        Err(Error::from(ApiError::new(
-            status.as_u16(),
-            ErrorBody::from_response(status.as_u16(), &body),
-            request_id,
-            None,
-        )))
+        Err(refused(resp).await)
     }
 
     // ---- folders and assets ---------------------------------------------
@@ -523,14 +525,7 @@ impl Client {
         if status.is_success() {
             return Ok(());
         }
-        let request_id = header(&resp, "x-request-id");
-        let body = resp.bytes().await.unwrap_or_default();
-        Err(Error::from(ApiError::new(
-            status.as_u16(),
-            ErrorBody::from_response(status.as_u16(), &body),
-            request_id,
-            None,
-        )))
+        Err(refused(resp).await)
     }
 
     /// `POST /v3/assets/{id}/complete`: finalizes a direct upload.

@@ -13,9 +13,9 @@ use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::routes::{ApiFault, Caller, Shared, with_idempotency};
+use super::routes::{ApiFault, Caller, Shared, parse_body, with_idempotency};
 use super::state::{Inner, SimAsset};
 use crate::heygen::wire::{CompleteUpload, CreateDirectUpload};
 
@@ -30,10 +30,6 @@ pub fn routes() -> Router<Shared> {
         .route("/v3/assets/{asset_id}/complete", post(complete))
         .route("/_sim/uploads/{asset_id}", put(receive))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
-}
-
-fn invalid(param: &str, message: impl Into<String>) -> ApiFault {
-    ApiFault::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
 }
 
 /// Records a new asset of `owner` in the world; returns its id.
@@ -73,7 +69,9 @@ fn file_part<'b>(
         .map(str::trim)
         .find_map(|p| p.strip_prefix("boundary="))
         .filter(|_| ct.starts_with("multipart/form-data"))
-        .ok_or_else(|| invalid("file", "Expected multipart/form-data with a 'file' part."))?
+        .ok_or_else(|| {
+            ApiFault::invalid("file", "Expected multipart/form-data with a 'file' part.")
+        })?
         .trim_matches('"');
     let delim = format!("--{boundary}");
     let mut rest = body;
@@ -104,7 +102,7 @@ fn file_part<'b>(
         }
         rest = &content[end..];
     }
-    Err(invalid("file", "Field required: 'file'."))
+    Err(ApiFault::invalid("file", "Field required: 'file'."))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -123,13 +121,13 @@ async fn create(
     with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |w, _| {
         let (_, ctype, bytes) = file_part(&h2, &body)?;
         if bytes.len() > MULTIPART_MAX {
-            return Err(invalid(
+            return Err(ApiFault::invalid(
                 "file",
                 "File exceeds 32 MB; upload larger files with POST /v3/assets/direct-uploads.",
             ));
         }
         if bytes.is_empty() {
-            return Err(invalid("file", "'file' must not be empty."));
+            return Err(ApiFault::invalid("file", "'file' must not be empty."));
         }
         let id = new_asset(w, &s2, &who, &ctype, bytes.len() as u64, true);
         Ok(json!({
@@ -151,14 +149,9 @@ async fn direct(
     let s2 = s.clone();
     let who = caller.0.clone();
     with_idempotency(&s, &caller, &headers, "POST /v3/assets/direct-uploads".into(), move |w, _| {
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| invalid("body", format!("Invalid JSON body: {e}")))?;
-        let req: CreateDirectUpload = serde_path_to_error::deserialize(value).map_err(|e| {
-            let p = e.path().to_string();
-            invalid(if p == "." { "body" } else { &p }, e.inner().to_string())
-        })?;
+        let req: CreateDirectUpload = parse_body(&body, "body")?;
         if req.size_bytes == 0 {
-            return Err(invalid("size_bytes", "'size_bytes' must be greater than 0."));
+            return Err(ApiFault::invalid("size_bytes", "'size_bytes' must be greater than 0."));
         }
         let id = new_asset(w, &s2, &who, &req.content_type, req.size_bytes, false);
         let base = s2.config.public_base.as_deref().unwrap_or("");
@@ -199,7 +192,7 @@ async fn complete(
     if !body.is_empty()
         && let Err(e) = serde_json::from_slice::<CompleteUpload>(&body)
     {
-        return invalid("body", e.to_string()).into_response();
+        return ApiFault::invalid("body", e.to_string()).into_response();
     }
     let w = s.world();
     match w.assets.get(&id) {
@@ -212,7 +205,7 @@ async fn complete(
         }}))
         .into_response(),
         Some(a) if a.owner == caller.0 => {
-            invalid("asset_id", "The upload has not been received yet.").into_response()
+            ApiFault::invalid("asset_id", "The upload has not been received yet.").into_response()
         }
         _ => ApiFault::new(StatusCode::NOT_FOUND, "not_found", "Asset not found.")
             .param("asset_id")

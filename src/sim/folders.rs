@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::routes::{ApiFault, Caller, Shared, with_idempotency};
+use super::routes::{ApiFault, Caller, Shared, parse_body, with_idempotency};
 use super::state::SimFolder;
 use crate::heygen::wire::CreateFolder;
 
@@ -25,10 +25,6 @@ pub fn routes() -> Router<Shared> {
         .route("/_sim/folders/{folder_id}/trash", post(trash))
 }
 
-fn invalid(param: &str, message: impl Into<String>) -> ApiFault {
-    ApiFault::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
-}
-
 async fn create(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -38,19 +34,17 @@ async fn create(
     let who = caller.0.clone();
     let s2 = s.clone();
     with_idempotency(&s, &caller, &headers, "POST /v3/folders".into(), move |w, _| {
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| invalid("body", format!("Invalid JSON body: {e}")))?;
-        let req: CreateFolder = serde_path_to_error::deserialize(value).map_err(|e| {
-            let param = e.path().to_string();
-            invalid(if param == "." { "body" } else { &param }, e.inner().to_string())
-        })?;
+        let req: CreateFolder = parse_body(&body, "body")?;
         let n = req.name.chars().count();
         if req.name.trim().is_empty() || n > 256 {
-            return Err(invalid("name", "'name' must be 1-256 characters."));
+            return Err(ApiFault::invalid("name", "'name' must be 1-256 characters."));
         }
         let kind = req.kind.clone().unwrap_or_else(|| "mixed".into());
         if !["mixed", "video", "video_translate"].contains(&kind.as_str()) {
-            return Err(invalid("type", "Input should be 'mixed', 'video' or 'video_translate'."));
+            return Err(ApiFault::invalid(
+                "type",
+                "Input should be 'mixed', 'video' or 'video_translate'.",
+            ));
         }
         let parent = req.parent_id.clone().filter(|p| !p.is_empty());
         if let Some(p) = &parent

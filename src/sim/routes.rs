@@ -49,7 +49,8 @@ impl ApiFault {
         self
     }
 
-    fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+    /// 400 `invalid_parameter` naming `param`.
+    pub(super) fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).param(param)
     }
 
@@ -641,6 +642,18 @@ fn world_unavailable() -> ApiFault {
     )
 }
 
+/// A JSON body as `T`, refused as HeyGen does: 400 `invalid_parameter`
+/// naming the field (`root` when the body as a whole is wrong).
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    root: &str,
+) -> Result<T, ApiFault> {
+    serde_path_to_error::deserialize(parse_json(body)?).map_err(|e| {
+        let path = e.path().to_string();
+        ApiFault::invalid(if path == "." { root.to_owned() } else { path }, e.inner().to_string())
+    })
+}
+
 fn parse_json(body: &Bytes) -> Result<Value, ApiFault> {
     serde_json::from_slice(body)
         .map_err(|e| ApiFault::invalid("body", format!("Invalid JSON body: {e}")))
@@ -885,15 +898,7 @@ async fn generate_from_template(
                     "Template not found.",
                 ));
             };
-            let value = parse_json(&body)?;
-            let req: GenerateFromTemplate =
-                serde_path_to_error::deserialize(value).map_err(|e| {
-                    let path = e.path().to_string();
-                    ApiFault::invalid(
-                        if path == "." { String::new() } else { path },
-                        e.inner().to_string(),
-                    )
-                })?;
+            let req: GenerateFromTemplate = parse_body(&body, "")?;
             if let Some(v) = rules::check_generate(&req).into_iter().next() {
                 return Err(ApiFault::invalid(v.param, v.message));
             }
