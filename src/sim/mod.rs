@@ -193,6 +193,13 @@ impl SimConfig {
             tail_factor: self.render_tail_factor,
         }
     }
+
+    /// How long the video `id` renders, in simulator seconds: a pure
+    /// function of the id and the seed, so a benchmark can compute the
+    /// zero-lag schedule of exactly the renders a run met.
+    pub fn render_secs_of(&self, id: &str) -> f64 {
+        self.render_times().pick(|what| timing::unit_hash(&format!("{id}/{what}"), self.seed))
+    }
 }
 
 impl Default for SimConfig {

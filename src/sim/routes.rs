@@ -833,7 +833,7 @@ fn admit(
         ));
     }
     let (id, seq) = inner.next_video_id(cfg.seed);
-    let render_secs = cfg.render_times().pick(|what| unit_hash(&format!("{id}/{what}"), cfg.seed));
+    let render_secs = cfg.render_secs_of(&id);
     let fails = spec.script.contains(super::FAIL_MARKER)
         || spec.title.as_deref().is_some_and(|t| t.contains(super::FAIL_MARKER))
         || unit_hash(&format!("{id}/fail"), cfg.seed) < cfg.fail_rate;
