@@ -7,6 +7,23 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// An error and its causes as one line, `what: why: root cause`. A cause
+/// whose text the line already holds is skipped, so an error that quotes
+/// its source (or is transparent over it) is not said twice.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}
+
 /// Error or warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

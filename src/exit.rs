@@ -69,7 +69,7 @@ impl Coded for crate::heygen::Error {
                 _ => API_ERROR,
             },
             Error::Network { .. } | Error::Timeout { .. } | Error::Decode { .. } => API_ERROR,
-            Error::InvalidRequest(_) => USAGE,
+            Error::Request(_) => USAGE,
         }
     }
 }
@@ -163,7 +163,7 @@ mod tests {
         use crate::integration::IntegrationError;
         let bad_param = IntegrationError::InvalidParam { param: "p".into(), message: "m".into() };
         assert_eq!(bad_param.exit_code(), INVALID_INPUT);
-        let invalid = crate::heygen::Error::InvalidRequest("x".into());
+        let invalid = crate::heygen::Error::from(crate::heygen::RequestError::EmptyId);
         assert_eq!(invalid.exit_code(), USAGE);
         assert_eq!(IntegrationError::Api(invalid).exit_code(), USAGE);
         assert_eq!(AccountError::BadName("a b".into()).exit_code(), USAGE);

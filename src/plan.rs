@@ -410,17 +410,38 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// Why a `--shard` value is not `I/N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// No `/`.
+    #[error("`{0}` is not I/N (for example 2/4)")]
+    Form(String),
+    /// I is not a number.
+    #[error("`{0}` is not a shard number")]
+    Index(String),
+    /// N is not a number.
+    #[error("`{0}` is not a shard count")]
+    Count(String),
+    /// I outside 1..=N.
+    #[error(
+        "shard {index}/{count}: I must be between 1 and N (Kubernetes indexes start at 0: use $((JOB_COMPLETION_INDEX+1))/N)"
+    )]
+    Range {
+        /// I as given.
+        index: u32,
+        /// N as given.
+        count: u32,
+    },
+}
+
 impl Shard {
     /// Parses `I/N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let (i, n) =
-            s.split_once('/').ok_or_else(|| format!("`{s}` is not I/N (for example 2/4)"))?;
-        let index: u32 = i.trim().parse().map_err(|_| format!("`{i}` is not a shard number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+    pub fn parse(s: &str) -> Result<Shard, ShardError> {
+        let (i, n) = s.split_once('/').ok_or_else(|| ShardError::Form(s.to_owned()))?;
+        let index: u32 = i.trim().parse().map_err(|_| ShardError::Index(i.to_owned()))?;
+        let count: u32 = n.trim().parse().map_err(|_| ShardError::Count(n.to_owned()))?;
         if count == 0 || index == 0 || index > count {
-            return Err(format!(
-                "shard {index}/{count}: I must be between 1 and N (Kubernetes indexes start at 0: use $((JOB_COMPLETION_INDEX+1))/N)"
-            ));
+            return Err(ShardError::Range { index, count });
         }
         Ok(Shard { index, count })
     }

@@ -27,14 +27,41 @@ pub enum PrepareError {
     #[error("{0}")]
     Upload(#[from] assets::UploadError),
     /// The template's current values could not be read.
-    #[error("template.keep_template_value: {0}")]
-    Template(String),
-    /// The results file could not be written.
-    #[error("cannot write {0}")]
-    State(String),
-    /// A body could not take its run-time ids (a reelflow bug).
-    #[error("cannot put the uploaded asset ids into a request: {0}")]
-    Substitute(String),
+    #[error("template.keep_template_value: cannot read template `{id}`: {source}")]
+    TemplateRead {
+        /// The template.
+        id: String,
+        /// HeyGen's answer.
+        #[source]
+        source: crate::heygen::Error,
+    },
+    /// The template holds no text value for a variable to keep.
+    #[error("template.keep_template_value: template `{id}` holds no text value for `{name}`")]
+    TemplateValue {
+        /// The template.
+        id: String,
+        /// The variable.
+        name: String,
+    },
+    /// The results file (which remembers the folder and uploads) could not
+    /// be written.
+    #[error("cannot write {}", path.display())]
+    State {
+        /// The results file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A body names a local file that has no upload (a reelflow bug).
+    #[error("cannot put the uploaded asset ids into a request: a local file has no upload")]
+    NoUpload,
+    /// A body no longer parses once its run-time ids are in (a reelflow bug).
+    #[error("cannot put the uploaded asset ids into a request")]
+    Body(#[source] crate::heygen::wire::BodyError),
+    /// A template body no longer parses once its run-time ids are in.
+    #[error("cannot put the uploaded asset ids into a request")]
+    TemplateBody(#[source] serde_json::Error),
 }
 
 /// What preparing did, for the run's notes.
@@ -122,7 +149,7 @@ pub async fn prepare(
     }
     if folder_id.is_some() || out.uploaded > 0 {
         file.write(results_path)
-            .map_err(|e| PrepareError::State(format!("{}: {e}", results_path.display())))?;
+            .map_err(|source| PrepareError::State { path: results_path.to_owned(), source })?;
     }
     if let Some(e) = upload_error {
         return Err(e.into());
@@ -144,8 +171,10 @@ async fn kept_values(
     if t.keep_template_value.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let detail =
-        client.get_template(&t.id).await.map_err(|e| PrepareError::Template(e.to_string()))?;
+    let detail = client
+        .get_template(&t.id)
+        .await
+        .map_err(|source| PrepareError::TemplateRead { id: t.id.clone(), source })?;
     let mut out = BTreeMap::new();
     for name in &t.keep_template_value {
         let content = detail
@@ -153,12 +182,7 @@ async fn kept_values(
             .get(name)
             .and_then(|v| v.get("content"))
             .and_then(|c| c.as_str())
-            .ok_or_else(|| {
-                PrepareError::Template(format!(
-                    "template `{}` holds no text value for `{name}`",
-                    t.id
-                ))
-            })?;
+            .ok_or_else(|| PrepareError::TemplateValue { id: t.id.clone(), name: name.clone() })?;
         out.insert(name.clone(), content.to_owned());
     }
     Ok(out)
@@ -175,18 +199,16 @@ fn substitute(
         let mut body = request.body_json();
         if body.to_string().contains(assets::LOCAL_PREFIX) {
             if !assets::substitute(&mut body, uploads) {
-                return Err(PrepareError::Substitute("a local file has no upload".into()));
+                return Err(PrepareError::NoUpload);
             }
             *request = match request {
                 JobRequest::Video(_) => JobRequest::Video(Box::new(
-                    CreateVideoRequest::from_value(body)
-                        .map_err(|e| PrepareError::Substitute(e.message))?,
+                    CreateVideoRequest::from_value(body).map_err(PrepareError::Body)?,
                 )),
                 JobRequest::Template { template_id, .. } => JobRequest::Template {
                     template_id: template_id.clone(),
                     body: Box::new(
-                        serde_json::from_value(body)
-                            .map_err(|e| PrepareError::Substitute(e.to_string()))?,
+                        serde_json::from_value(body).map_err(PrepareError::TemplateBody)?,
                     ),
                 },
             };

@@ -45,6 +45,12 @@ impl Failure {
         }
     }
 
+    /// A failure whose message is `e` with its causes (see
+    /// [`crate::diag::chain`]).
+    pub fn of(exit: u8, code: &str, e: &dyn std::error::Error) -> Self {
+        Failure::new(exit, code, crate::diag::chain(e))
+    }
+
     /// Adds a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -101,6 +107,16 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A failure is an error too, so it can travel inside library errors
+/// (the review page's builder) and come back out as text.
+impl std::error::Error for Failure {}
+
 impl From<HeygenError> for Failure {
     fn from(e: HeygenError) -> Self {
         let hint = e.hint();
@@ -115,7 +131,7 @@ impl From<HeygenError> for Failure {
             HeygenError::Network { .. } => Failure::new(exit, "network_error", e.to_string()),
             HeygenError::Timeout { .. } => Failure::new(exit, "timeout", e.to_string()),
             HeygenError::Decode { .. } => Failure::new(exit, "unexpected_response", e.to_string()),
-            HeygenError::InvalidRequest(_) => Failure::new(exit, "invalid_request", e.to_string()),
+            HeygenError::Request(r) => Failure::of(exit, "invalid_request", r),
         };
         f.hint = Some(hint);
         f
@@ -153,7 +169,7 @@ impl From<IntegrationError> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        Failure::new(exit::FAILURE, "io_error", e.to_string())
+        Failure::of(exit::FAILURE, "io_error", &e)
     }
 }
 

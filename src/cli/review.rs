@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: &ReviewArgs) -> Result<u8, Failure> {
             let segments: Vec<String> = file.split('/').map(report::url_segment).collect();
             format!("/media/{}", segments.join("/"))
         };
-        let r = build_report(&manifest, &names, &media).map_err(|f| f.message)?;
+        let r = build_report(&manifest, &names, &media).map_err(Box::new)?;
         Ok(html::render(&r, &html::HtmlOptions { review_token: Some(token.to_owned()) }))
     });
     let config = ReviewConfig {

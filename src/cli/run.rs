@@ -69,7 +69,12 @@ pub fn sink(ctx: &Context) -> Box<dyn EventSink> {
 pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let results = results_path(&m, shard);
     // One writer per row: held until the run's last results write.
     let _lock = lock_state(&m, shard)?;
@@ -153,7 +158,7 @@ pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         args.retry_failed,
     )
     .await
-    .map_err(|e| Failure::new(exit::FAILURE, "prepare", e.to_string()))?;
+    .map_err(|e| Failure::of(exit::FAILURE, "prepare", &e))?;
     if !ctx.global.json {
         prepared.notes.iter().for_each(note);
     }
@@ -236,7 +241,7 @@ pub async fn drive(
         interrupt_handler(resume),
     )
     .await
-    .map_err(|e| Failure::new(exit::FAILURE, "state", e.to_string()))?;
+    .map_err(|e| Failure::of(exit::FAILURE, "state", &e))?;
     Ok(finish(ctx, m, &report, &manifest_arg, shard, accept_failed, checked_once))
 }
 

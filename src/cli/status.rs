@@ -13,7 +13,12 @@ use crate::plan::Shard;
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(Failure::usage)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let results = results_path(&m, shard);
     if load_state(&m)?.is_empty() {
         // Nothing to follow; and no lock file left behind for nothing.

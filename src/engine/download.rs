@@ -28,15 +28,22 @@ pub struct Downloaded {
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
-    /// The URL had expired even after a fresh one was fetched.
-    #[error("the download URL expired ({0})")]
-    Expired(String),
+    /// The URL had expired even after a fresh one was fetched (the file
+    /// host's status for the fresh one).
+    #[error("the download URL expired (HTTP {0})")]
+    Expired(u16),
+    /// The URL had expired and HeyGen's answer carried no fresh one.
+    #[error("the download URL expired (no fresh URL was offered)")]
+    NoFreshUrl,
     /// The file host answered with an error status.
     #[error("the file host answered HTTP {0}")]
     Host(u16),
     /// The file host could not be reached, or the transfer broke off.
-    #[error("the file transfer failed: {0}")]
-    Transfer(String),
+    #[error("the file transfer failed: {}", crate::heygen::error::root_cause(.0.as_ref()))]
+    Transfer(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The file host did not answer in time.
+    #[error("the file transfer failed: no answer within {}s", .0.as_secs())]
+    Stalled(std::time::Duration),
     /// Asking HeyGen for a fresh URL failed.
     #[error(transparent)]
     Api(#[from] Error),
@@ -72,12 +79,10 @@ where
         Ok(r) => r,
         Err(e) if e.api().is_some_and(|a| is_expired_url_status(a.status)) => {
             let Some(fresh) = refresh().await? else {
-                return Err(DownloadError::Expired("no fresh URL was offered".into()));
+                return Err(DownloadError::NoFreshUrl);
             };
             fetch(fresh).await.map_err(|e| match e.api() {
-                Some(a) if is_expired_url_status(a.status) => {
-                    DownloadError::Expired(format!("HTTP {}", a.status))
-                }
+                Some(a) if is_expired_url_status(a.status) => DownloadError::Expired(a.status),
                 _ => media_error(e),
             })?
         }
@@ -100,7 +105,7 @@ where
     let mut bytes = 0u64;
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| DownloadError::Transfer(e.to_string()))?;
+        let chunk = chunk.map_err(|e| DownloadError::Transfer(Box::new(e.without_url())))?;
         bytes += chunk.len() as u64;
         file.write_all(&chunk).await.map_err(io)?;
     }
@@ -116,10 +121,8 @@ where
 fn media_error(e: Error) -> DownloadError {
     match e {
         Error::Api(a) => DownloadError::Host(a.status),
-        Error::Network { reason, .. } => DownloadError::Transfer(reason),
-        Error::Timeout { after, .. } => {
-            DownloadError::Transfer(format!("no answer within {}s", after.as_secs()))
-        }
+        Error::Network { source, .. } => DownloadError::Transfer(source),
+        Error::Timeout { after, .. } => DownloadError::Stalled(after),
         other => DownloadError::Api(other),
     }
 }
@@ -149,7 +152,7 @@ mod tests {
         let cut = media_error(Error::Network {
             method: "GET".into(),
             path: "/x".into(),
-            reason: "connection reset".into(),
+            source: "connection reset".into(),
         });
         assert!(!cut.to_string().contains("HeyGen"), "{cut}");
     }

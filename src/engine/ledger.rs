@@ -218,7 +218,7 @@ impl Coordinator<'_> {
         match written {
             Ok(()) => {
                 self.changed = false;
-                self.write_failed = false;
+                self.write_failed = None;
                 let keep = if self.journal.is_some() { self.pending_intents() } else { Vec::new() };
                 if let Some(j) = &mut self.journal
                     && let Err(e) = j.compact(&keep)
@@ -227,8 +227,8 @@ impl Coordinator<'_> {
                 }
             }
             Err(e) => {
-                self.write_failed = true;
-                self.warnings.push(format!("cannot write {}: {e}", self.results_path.display()))
+                self.warnings.push(format!("cannot write {}: {e}", self.results_path.display()));
+                self.write_failed = Some(e);
             }
         }
         let end = Instant::now();
@@ -262,7 +262,7 @@ impl Coordinator<'_> {
     }
 
     /// Writes the final results and builds the report.
-    pub(super) fn finish(mut self, outcome: Outcome) -> Result<RunReport, String> {
+    pub(super) fn finish(mut self, outcome: Outcome) -> Result<RunReport, super::EngineError> {
         // Rows never launched carry the reason they were not.
         let (code, message) = match &self.stop_reason {
             Some((reason, message, _)) => (reason.clone(), message.clone()),
@@ -281,8 +281,8 @@ impl Coordinator<'_> {
         }
         self.changed = true;
         self.flush_if_due(Instant::now(), true);
-        if self.write_failed {
-            return Err(format!("cannot write the results file {}", self.results_path.display()));
+        if let Some(source) = self.write_failed.take() {
+            return Err(super::EngineError::Results { path: self.results_path.clone(), source });
         }
         self.emit(Event::ResultsWritten { path: self.results_path.display().to_string() });
         let unresolved: Vec<String> =

@@ -205,9 +205,27 @@ pub struct RunReport {
 /// Why a run could not even start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The journal or results file cannot be read or written.
-    #[error("{0}")]
-    State(String),
+    /// The journal cannot be read or opened: nothing was sent.
+    #[error("cannot {action} the journal {}", path.display())]
+    Journal {
+        /// `read` or `open`.
+        action: &'static str,
+        /// The journal's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The results file could not be written at the end of the run; the
+    /// journal still holds what happened, and the next run replays it.
+    #[error("cannot write the results file {}", path.display())]
+    Results {
+        /// The results file's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Where a job stands in this run.
@@ -358,7 +376,8 @@ struct Coordinator<'a> {
     counters_at_start: Counters,
     /// Entries changed since the results file was last written.
     changed: bool,
-    write_failed: bool,
+    /// Why the last results write failed, until one succeeds.
+    write_failed: Option<std::io::Error>,
     checkpoints: ledger::Checkpoints,
     state_time: Duration,
     warnings: Vec<String>,
@@ -375,11 +394,15 @@ pub async fn run(
     mut interrupt: watch::Receiver<bool>,
 ) -> Result<RunReport, EngineError> {
     let jpath = journal_path(&input.results_path);
-    let records = Journal::read(&jpath).map_err(|e| {
-        EngineError::State(format!("cannot read the journal {}: {e}", jpath.display()))
+    let records = Journal::read(&jpath).map_err(|source| EngineError::Journal {
+        action: "read",
+        path: jpath.clone(),
+        source,
     })?;
-    let journal = Journal::open(&jpath).map_err(|e| {
-        EngineError::State(format!("cannot open the journal {}: {e}", jpath.display()))
+    let journal = Journal::open(&jpath).map_err(|source| EngineError::Journal {
+        action: "open",
+        path: jpath.clone(),
+        source,
     })?;
     let now = Instant::now();
     let mut c = Coordinator {
@@ -438,7 +461,7 @@ pub async fn run(
         total_to_submit: 0,
         counters_at_start: client.counters(),
         changed: true,
-        write_failed: false,
+        write_failed: None,
         checkpoints: ledger::Checkpoints::new(now, opts.checkpoint_every, 30),
         state_time: Duration::ZERO,
         warnings: Vec::new(),
@@ -450,7 +473,7 @@ pub async fn run(
     c.emit_planned();
     let outcome = c.drive(&mut work, &mut interrupt).await;
     drop(work);
-    c.finish(outcome).map_err(EngineError::State)
+    c.finish(outcome)
 }
 
 impl<'a> Coordinator<'a> {

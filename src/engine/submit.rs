@@ -381,7 +381,7 @@ mod tests {
         let lost = Error::Network {
             method: "POST".into(),
             path: "/v3/videos".into(),
-            reason: "reset".into(),
+            source: "reset".into(),
         };
         assert!(matches!(classify(Err(lost)), Verdict::Unknown { transport: true, .. }));
     }

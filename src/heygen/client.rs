@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::auth::Credential;
-use super::error::{ApiError, Error};
+use super::error::{ApiError, Error, RequestError};
 use super::paging::{AvatarGroupQuery, LookQuery, TemplateQuery, VideoListQuery, VoiceQuery};
 use super::retry::{Replay, RetryPolicy, hedged, parse_retry_after};
 use super::wire::*;
@@ -189,9 +189,7 @@ impl Client {
         // Plain HTTP would send the key in clear text; it is for a simulator
         // on this machine only.
         if !(base.starts_with("https://") || loopback) {
-            return Err(Error::InvalidRequest(format!(
-                "base URL `{base}` must start with https:// (plain http:// only for 127.0.0.1, localhost or [::1], such as a local simulator)"
-            )));
+            return Err(RequestError::InsecureBaseUrl(base).into());
         }
         ensure_crypto_provider();
         let http = reqwest::Client::builder()
@@ -199,7 +197,7 @@ impl Client {
             .connect_timeout(config.timeouts.connect)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(RequestError::HttpClient)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -684,9 +682,10 @@ impl Client {
         let bytes =
             resp.bytes().await.map_err(|e| transport_error(method, &call.path, e, timeout))?;
         if status.is_success() {
-            let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            let value: Value = serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
                 path: call.path.clone(),
-                reason: format!("body is not JSON ({e})"),
+                at: None,
+                source,
             })?;
             if ErrorBody::is_error_body(&value) {
                 let body = ErrorBody::from_response(status.as_u16(), &bytes);
@@ -701,11 +700,11 @@ impl Client {
 
 fn check_status_ids(video_ids: &[String]) -> Result<(), Error> {
     if video_ids.len() > super::rules::STATUSES_MAX_IDS {
-        return Err(Error::InvalidRequest(format!(
-            "at most {} video ids per statuses call, got {}",
-            super::rules::STATUSES_MAX_IDS,
-            video_ids.len()
-        )));
+        return Err(RequestError::TooManyIds {
+            max: super::rules::STATUSES_MAX_IDS,
+            got: video_ids.len(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -721,13 +720,13 @@ pub fn ensure_crypto_provider() {
 fn decode<T: DeserializeOwned>(path: &str, value: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
         path: path.to_owned(),
-        reason: format!("at `{}`: {}", e.path(), e.inner()),
+        at: Some(e.path().to_string()),
+        source: e.into_inner(),
     })
 }
 
 fn to_body<T: Serialize>(body: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body)
-        .map_err(|e| Error::InvalidRequest(format!("cannot encode the body: {e}")))
+    serde_json::to_vec(body).map_err(|e| RequestError::Encode(e).into())
 }
 
 fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
@@ -738,14 +737,11 @@ fn transport_error(method: &str, path: &str, e: reqwest::Error, timeout: Duratio
     if e.is_timeout() {
         return Error::Timeout { method: method.to_owned(), path: path.to_owned(), after: timeout };
     }
-    // The innermost cause says what happened ("connection refused").
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        reason = s.to_string();
-        source = s.source();
+    Error::Network {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        source: Box::new(e.without_url()),
     }
-    Error::Network { method: method.to_owned(), path: path.to_owned(), reason }
 }
 
 /// Media URLs carry their signature in the query: keep it out of messages.
@@ -756,7 +752,7 @@ fn redact_query(url: &str) -> String {
 /// Percent-encodes an id for use as one path segment.
 fn segment(id: &str) -> Result<String, Error> {
     if id.is_empty() {
-        return Err(Error::InvalidRequest("an id must not be empty".into()));
+        return Err(RequestError::EmptyId.into());
     }
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {

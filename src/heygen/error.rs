@@ -11,14 +11,16 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
     /// The request never got an answer (DNS, refused, reset).
-    #[error("could not reach HeyGen for {method} {path}: {reason}")]
+    #[error("could not reach HeyGen for {method} {path}: {}", root_cause(source.as_ref()))]
     Network {
         /// HTTP method.
         method: String,
         /// Request path.
         path: String,
-        /// The transport's account of it.
-        reason: String,
+        /// The transport's error (without the URL, whose query may be a
+        /// presigned signature); its innermost cause says what happened.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No answer within the timeout.
     #[error("{method} {path} got no answer within {}s", .after.as_secs())]
@@ -31,16 +33,64 @@ pub enum Error {
         after: Duration,
     },
     /// A 2xx answer whose body is not what the v3 spec says.
-    #[error("unexpected answer to {path}: {reason}")]
+    #[error("unexpected answer to {path}: {}", decode_detail(at.as_deref(), source))]
     Decode {
         /// Request path.
         path: String,
+        /// The JSON path of the field that did not fit, when the body was
+        /// JSON at all.
+        at: Option<String>,
         /// What did not parse.
-        reason: String,
+        #[source]
+        source: serde_json::Error,
     },
-    /// The request could not be built (bad base URL, bad parameter).
-    #[error("{0}")]
-    InvalidRequest(String),
+    /// The request could not be built; nothing was sent.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// Why a request could not be built (nothing was sent).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// Plain HTTP would send the key in clear text.
+    #[error(
+        "base URL `{0}` must start with https:// (plain http:// only for 127.0.0.1, localhost or [::1], such as a local simulator)"
+    )]
+    InsecureBaseUrl(String),
+    /// The HTTP client (TLS setup) could not be built.
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    /// The body could not be encoded as JSON.
+    #[error("cannot encode the request body")]
+    Encode(#[source] serde_json::Error),
+    /// More ids than one bulk statuses call takes.
+    #[error("at most {max} video ids per statuses call, got {got}")]
+    TooManyIds {
+        /// The API's limit.
+        max: usize,
+        /// Ids asked for.
+        got: usize,
+    },
+    /// An empty id would address the collection, not the item.
+    #[error("an id must not be empty")]
+    EmptyId,
+}
+
+/// The innermost cause of a transport error: "connection refused" says
+/// more than "error sending request".
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut at = e;
+    while let Some(next) = at.source() {
+        at = next;
+    }
+    at.to_string()
+}
+
+fn decode_detail(at: Option<&str>, source: &serde_json::Error) -> String {
+    match at {
+        Some(at) => format!("at `{at}`: {source}"),
+        None => format!("body is not JSON ({source})"),
+    }
 }
 
 /// The class of an API error, which decides retries and exit codes.
@@ -178,7 +228,56 @@ impl Error {
             Error::Timeout { method, .. } if method == "POST" => "a create that timed out may still have been accepted; reelflow retries creates only with the same Idempotency-Key, so HeyGen replays instead of billing twice".into(),
             Error::Timeout { .. } => "HeyGen was slow to answer; try again".into(),
             Error::Decode { .. } => "HeyGen's answer did not match the v3 spec; please report it with the request id".into(),
-            Error::InvalidRequest(_) => "check the arguments".into(),
+            Error::Request(RequestError::InsecureBaseUrl(_)) => {
+                "use the https:// base URL, or a simulator on this machine".into()
+            }
+            Error::Request(_) => "check the arguments".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn causes_are_kept_as_sources_and_rendered_once() {
+        // A body that is not JSON: the parser's error is the source, and
+        // the message still says what and where.
+        let source = serde_json::from_slice::<serde_json::Value>(b"<html>").unwrap_err();
+        let e = Error::Decode { path: "/v3/voices".into(), at: None, source };
+        assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()));
+        let line = crate::diag::chain(&e);
+        assert!(line.starts_with("unexpected answer to /v3/voices: body is not JSON ("), "{line}");
+        assert_eq!(line.matches("expected value").count(), 1, "the cause is said once: {line}");
+
+        // A transport failure names its innermost cause, not the wrapper.
+        let root = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let source = Box::new(Wrapper(root));
+        let e = Error::Network { method: "GET".into(), path: "/v3/users/me".into(), source };
+        assert_eq!(
+            e.to_string(),
+            "could not reach HeyGen for GET /v3/users/me: connection refused"
+        );
+        assert!(e.source().is_some());
+
+        // A request that could not be built says why, with its cause after.
+        let cause = serde_json::from_str::<u8>("x").unwrap_err();
+        let line = crate::diag::chain(&Error::from(RequestError::Encode(cause)));
+        assert!(line.starts_with("cannot encode the request body: expected value"), "{line}");
+    }
+
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
         }
     }
 }

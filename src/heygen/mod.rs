@@ -10,5 +10,5 @@ pub mod wire;
 
 pub use auth::{Credential, Secret};
 pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, RetryNotice, Timeouts};
-pub use error::{ApiError, ApiErrorKind, Error};
+pub use error::{ApiError, ApiErrorKind, Error, RequestError};
 pub use retry::RetryPolicy;

@@ -91,23 +91,16 @@ where
     let mut running = FuturesUnordered::new();
     running.push(make());
     let mut sent = 1;
-    let mut last_err = None;
     loop {
         let hedge = tokio::time::sleep(after);
+        // `running` is never empty here: it starts with one request and an
+        // error that empties it returns, so the first branch always
+        // matches `Some`.
         tokio::select! {
-            done = running.next() => match done {
-                Some(Ok(v)) => return Ok(v),
-                Some(Err(e)) => {
-                    last_err = Some(e);
-                    if running.is_empty() {
-                        return Err(last_err.take().expect("an error was just stored"));
-                    }
-                }
-                None => {
-                    return Err(last_err.take().unwrap_or_else(|| {
-                        Error::InvalidRequest("no request was sent".into())
-                    }));
-                }
+            Some(done) = running.next() => match done {
+                Ok(v) => return Ok(v),
+                Err(e) if running.is_empty() => return Err(e),
+                Err(_) => {}
             },
             _ = hedge, if sent < copies => {
                 running.push(make());
@@ -210,7 +203,7 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_millis(500));
         // Every copy failing returns an error after the last one.
         let failing: Result<u32, Error> = hedged(Duration::from_millis(10), 2, || async {
-            Err(Error::InvalidRequest("down".into()))
+            Err(Error::Request(crate::heygen::RequestError::EmptyId))
         })
         .await;
         assert!(failing.is_err());

@@ -485,7 +485,7 @@ fn binding(
             };
             let params = match check_params(def, params) {
                 Ok(p) => p,
-                Err(m) => return fail(m, crate::exit::INVALID_INPUT),
+                Err(e) => return fail(e.to_string(), crate::exit::INVALID_INPUT),
             };
             let client = match shared.clients.client(account.as_deref()) {
                 Ok(c) => c,
@@ -514,29 +514,92 @@ fn describe(e: &IntegrationError) -> String {
     }
 }
 
+/// Why a call's parameters do not fit its definition (raised into the
+/// script as its error message).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum ParamError {
+    /// Not a table.
+    #[error("parameters must be a table like {{limit = 10}}, got {0}")]
+    NotATable(Json),
+    /// A parameter of a function that takes none.
+    #[error("takes no parameters, got `{0}`")]
+    NoneTaken(String),
+    /// A parameter the function does not have.
+    #[error(
+        "unknown parameter `{key}`{}; parameters: {}",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
+        names.join(", ")
+    )]
+    Unknown {
+        /// The parameter given.
+        key: String,
+        /// The closest known name.
+        suggestion: Option<String>,
+        /// The function's parameters.
+        names: Vec<&'static str>,
+    },
+    /// A required parameter is missing.
+    #[error("`{name}` is required ({description})")]
+    Required {
+        /// The parameter.
+        name: &'static str,
+        /// What it is.
+        description: &'static str,
+    },
+    /// An integer out of its range.
+    #[error(
+        "`{name}` must be between {min} and {}, got {got}",
+        if *max == i64::MAX { "any".to_owned() } else { max.to_string() }
+    )]
+    Range {
+        /// The parameter.
+        name: &'static str,
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed (`i64::MAX`: none).
+        max: i64,
+        /// What was given.
+        got: f64,
+    },
+    /// A value of the wrong type.
+    #[error(
+        "`{name}` must be {} {kind}, got {got}",
+        if kind.starts_with(['a', 'i', 'o']) { "an" } else { "a" }
+    )]
+    Type {
+        /// The parameter.
+        name: &'static str,
+        /// The type it takes.
+        kind: &'static str,
+        /// What was given.
+        got: Json,
+    },
+}
+
 /// Checks a call's parameters against the definition; returns them as an
 /// object.
-fn check_params(def: &FunctionDef, params: Json) -> Result<serde_json::Map<String, Json>, String> {
+fn check_params(
+    def: &FunctionDef,
+    params: Json,
+) -> Result<serde_json::Map<String, Json>, ParamError> {
     let Json::Object(mut map) = params else {
-        return Err(format!("parameters must be a table like {{limit = 10}}, got {params}"));
+        return Err(ParamError::NotATable(params));
     };
     for key in map.keys() {
         if !def.params.iter().any(|p| p.name == key) {
-            let names: Vec<&str> = def.params.iter().map(|p| p.name).collect();
-            let hint = crate::diag::did_you_mean(key, names.iter().copied())
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            return Err(if names.is_empty() {
-                format!("takes no parameters, got `{key}`")
-            } else {
-                format!("unknown parameter `{key}`{hint}; parameters: {}", names.join(", "))
-            });
+            let names: Vec<&'static str> = def.params.iter().map(|p| p.name).collect();
+            if names.is_empty() {
+                return Err(ParamError::NoneTaken(key.clone()));
+            }
+            let suggestion =
+                crate::diag::did_you_mean(key, names.iter().copied()).map(str::to_owned);
+            return Err(ParamError::Unknown { key: key.clone(), suggestion, names });
         }
     }
     for p in def.params {
         let Some(v) = map.get_mut(p.name) else {
             if p.required {
-                return Err(format!("`{}` is required ({})", p.name, p.description));
+                return Err(ParamError::Required { name: p.name, description: p.description });
             }
             continue;
         };
@@ -549,11 +612,7 @@ fn check_params(def: &FunctionDef, params: Json) -> Result<serde_json::Map<Strin
             ParamKind::Integer { min, max } => match v.as_f64() {
                 Some(n) if n.fract() == 0.0 && (min as f64..=max as f64).contains(&n) => true,
                 Some(n) if n.fract() == 0.0 => {
-                    return Err(format!(
-                        "`{}` must be between {min} and {}, got {n}",
-                        p.name,
-                        if max == i64::MAX { "any".into() } else { max.to_string() }
-                    ));
+                    return Err(ParamError::Range { name: p.name, min, max, got: n });
                 }
                 _ => false,
             },
@@ -563,12 +622,7 @@ fn check_params(def: &FunctionDef, params: Json) -> Result<serde_json::Map<Strin
             ParamKind::Boolean => v.is_boolean(),
         };
         if !ok {
-            return Err(format!(
-                "`{}` must be {} {}, got {v}",
-                p.name,
-                if p.kind.name().starts_with(['a', 'i', 'o']) { "an" } else { "a" },
-                p.kind.name()
-            ));
+            return Err(ParamError::Type { name: p.name, kind: p.kind.name(), got: v.clone() });
         }
     }
     Ok(map)

@@ -538,6 +538,15 @@ pub struct PollSpec {
     pub timeout: Option<String>,
 }
 
+/// Why the scalar form of a scalar-or-object field is refused (serde
+/// carries it as its message, with the field's path and line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScalarError {
+    /// An engine name HeyGen does not have.
+    #[error("unknown engine `{0}`, expected avatar_iv, avatar_v or avatar_iii")]
+    UnknownEngine(String),
+}
+
 // Scalar-or-object fields are deserialized by hand: serde's untagged enums
 // would turn a typo inside the object form into "data did not match any
 // variant", losing the field name and its location.
@@ -555,7 +564,7 @@ macro_rules! scalar_or_map {
                         <$map_ty>::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map($ty::$map)
                     }
                     $(fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
-                        let f: fn(&str) -> Result<$ty, String> = $s;
+                        let f: fn(&str) -> Result<$ty, ScalarError> = $s;
                         f(v).map_err(E::custom)
                     })?
                     $(fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<$ty, E> {
@@ -618,7 +627,7 @@ scalar_or_map!(
         "avatar_iv" => Ok(EngineSpec::Name(EngineName::AvatarIv)),
         "avatar_v" => Ok(EngineSpec::Name(EngineName::AvatarV)),
         "avatar_iii" => Ok(EngineSpec::Name(EngineName::AvatarIii)),
-        other => Err(format!("unknown engine `{other}`, expected avatar_iv, avatar_v or avatar_iii")),
+        other => Err(ScalarError::UnknownEngine(other.to_owned())),
     }
 );
 scalar_or_map!(AssetSpec, "a URL, or {url} / {asset_id}", map => Object(AssetObject), str => |s| Ok(AssetSpec::Url(s.to_owned())));

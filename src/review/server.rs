@@ -25,7 +25,81 @@ use super::{Reviews, Verdict};
 use crate::results::now_rfc3339;
 
 /// Builds the page (fresh on every load, so it shows the latest decisions).
-pub type PageFn = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+pub type PageFn = Arc<dyn Fn(&str) -> Result<String, PageError> + Send + Sync>;
+
+/// Why the page could not be built (the caller's own error, kept whole).
+pub type PageError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the server refused or failed a request; each maps to one HTTP
+/// status and is sent as `{"error": "..."}`.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    /// Only 127.0.0.1 / localhost on our port (DNS rebinding).
+    #[error("unexpected Host header")]
+    Host,
+    /// Decisions must carry the page's token.
+    #[error("missing or wrong review token; reload the page")]
+    Token,
+    /// The decision's JSON did not parse.
+    #[error("bad request body: {0}")]
+    Body(#[source] serde_json::Error),
+    /// There is no results file yet.
+    #[error("no results yet")]
+    NoResults,
+    /// The key is not a row of the results.
+    #[error("no row with key {0}")]
+    NoRow(String),
+    /// Only completed rows have a video to judge.
+    #[error("only rendered videos can be reviewed")]
+    NotRendered,
+    /// The path is not a download this campaign's results name.
+    #[error("not a download of this campaign")]
+    NotADownload,
+    /// The download is named but missing on disk.
+    #[error("file not found")]
+    NoFile(#[source] std::io::Error),
+    /// The results file could not be read.
+    #[error(transparent)]
+    Results(#[from] crate::results::ResultsError),
+    /// The reviews file could not be read or written.
+    #[error(transparent)]
+    Reviews(#[from] super::ReviewsError),
+    /// The page could not be built.
+    #[error("the page could not be built: {0}")]
+    Page(#[source] PageError),
+    /// The blocking worker stopped (it panicked).
+    #[error("the server's worker stopped")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+impl ServeError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ServeError::Host | ServeError::Token => StatusCode::FORBIDDEN,
+            ServeError::Body(_) => StatusCode::BAD_REQUEST,
+            ServeError::NoResults
+            | ServeError::NoRow(_)
+            | ServeError::NotADownload
+            | ServeError::NoFile(_) => StatusCode::NOT_FOUND,
+            ServeError::NotRendered => StatusCode::CONFLICT,
+            ServeError::Results(_)
+            | ServeError::Reviews(_)
+            | ServeError::Page(_)
+            | ServeError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            // Which path was missing is the server's business, not the page's.
+            ServeError::NoFile(_) => self.to_string(),
+            _ => crate::diag::chain(&self),
+        };
+        (self.status(), axum::Json(json!({ "error": message }))).into_response()
+    }
+}
 
 /// What the server needs.
 #[derive(Clone)]
@@ -107,28 +181,19 @@ fn host_ok(shared: &Shared, headers: &HeaderMap) -> bool {
     host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}")
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
-}
-
-async fn page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+async fn page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Result<Response, ServeError> {
     if !host_ok(&s, &headers) {
-        return error(StatusCode::FORBIDDEN, "unexpected Host header");
+        return Err(ServeError::Host);
     }
     let build = s.config.page.clone();
     let token = s.config.token.clone();
-    match tokio::task::spawn_blocking(move || build(&token)).await {
-        Ok(Ok(html)) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    let html =
+        tokio::task::spawn_blocking(move || build(&token)).await?.map_err(ServeError::Page)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        html,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -143,47 +208,34 @@ async fn decide(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
+) -> Result<Response, ServeError> {
     if !host_ok(&s, &headers) {
-        return error(StatusCode::FORBIDDEN, "unexpected Host header");
+        return Err(ServeError::Host);
     }
     let token = headers.get("x-reelflow-token").and_then(|h| h.to_str().ok());
     if token != Some(s.config.token.as_str()) {
-        return error(StatusCode::FORBIDDEN, "missing or wrong review token; reload the page");
+        return Err(ServeError::Token);
     }
-    let body: DecideBody = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
-    };
+    let body: DecideBody = serde_json::from_slice(&body).map_err(ServeError::Body)?;
     let _guard = s.lock.lock().await;
     let config = s.config.clone();
-    let result = tokio::task::spawn_blocking(move || record(&config, &body)).await;
-    match result {
-        Ok(Ok(v)) => axum::Json(v).into_response(),
-        Ok(Err((status, e))) => error(status, e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    let v = tokio::task::spawn_blocking(move || record(&config, &body)).await??;
+    Ok(axum::Json(v).into_response())
 }
 
-fn record(
-    config: &ReviewConfig,
-    body: &DecideBody,
-) -> Result<serde_json::Value, (StatusCode, String)> {
-    let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
-    let results = crate::report::load_results(&config.results)
-        .map_err(|e| internal(e.to_string()))?
-        .ok_or_else(|| (StatusCode::NOT_FOUND, "no results yet".to_owned()))?;
+fn record(config: &ReviewConfig, body: &DecideBody) -> Result<serde_json::Value, ServeError> {
+    let results = crate::report::load_results(&config.results)?.ok_or(ServeError::NoResults)?;
     let entry = results
         .entries
         .iter()
         .find(|e| e.key == body.key)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no row with key {}", body.key)))?;
+        .ok_or_else(|| ServeError::NoRow(body.key.clone()))?;
     if entry.status != crate::results::EntryStatus::Completed {
-        return Err((StatusCode::CONFLICT, "only rendered videos can be reviewed".into()));
+        return Err(ServeError::NotRendered);
     }
-    let mut reviews = Reviews::read(&config.reviews).map_err(|e| internal(e.to_string()))?;
+    let mut reviews = Reviews::read(&config.reviews)?;
     reviews.decide(entry, body.decision, &config.reviewer, &now_rfc3339(), &body.note);
-    reviews.write(&config.reviews).map_err(|e| internal(e.to_string()))?;
+    reviews.write(&config.reviews)?;
     let d = reviews.decision(&body.key).cloned();
     Ok(json!({
         "key": body.key,
@@ -214,15 +266,12 @@ async fn media(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     UrlPath(path): UrlPath<String>,
-) -> Response {
+) -> Result<Response, ServeError> {
     if !host_ok(&s, &headers) {
-        return error(StatusCode::FORBIDDEN, "unexpected Host header");
+        return Err(ServeError::Host);
     }
     // Only files the results name as a row's download are served.
-    let results = match crate::report::load_results(&s.config.results) {
-        Ok(Some(r)) => r,
-        _ => return error(StatusCode::NOT_FOUND, "no results"),
-    };
+    let results = crate::report::load_results(&s.config.results)?.ok_or(ServeError::NoResults)?;
     let known = results.entries.iter().any(|e| {
         e.file.as_deref() == Some(path.as_str())
             || serde_json::to_value(e)
@@ -232,17 +281,15 @@ async fn media(
                 == Some(path.as_str())
     });
     if !known {
-        return error(StatusCode::NOT_FOUND, "not a download of this campaign");
+        return Err(ServeError::NotADownload);
     }
     let file = s.config.base_dir.join(&path);
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => (
-            [(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, "no-store")],
-            Body::from(bytes),
-        )
-            .into_response(),
-        Err(_) => error(StatusCode::NOT_FOUND, "file not found"),
-    }
+    let bytes = tokio::fs::read(&file).await.map_err(ServeError::NoFile)?;
+    Ok((
+        [(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, "no-store")],
+        Body::from(bytes),
+    )
+        .into_response())
 }
 
 /// A random token for one server's lifetime.

@@ -390,7 +390,8 @@ pub enum CreateVideoRequest {
 }
 
 /// Why a JSON body is not a valid create request: the field path and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{param}: {message}")]
 pub struct BodyError {
     /// Dotted path of the offending field (`scenes[1].input.script`).
     pub param: String,
