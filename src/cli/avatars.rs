@@ -2,7 +2,7 @@
 
 use super::args::{AvatarKindArg, AvatarsArgs, OwnershipArg};
 use super::context::Context;
-use super::failure::Failure;
+use super::failure::{Failure, command_line};
 use super::output::{Table, note, or_dash, print_list};
 use crate::exit;
 use crate::heygen::paging::{self, AvatarGroupQuery, LookQuery};
@@ -41,8 +41,9 @@ pub async fn run(ctx: &Context, args: &AvatarsArgs) -> Result<u8, Failure> {
         }
         t.print();
         note(format!(
-            "{} avatar groups. Group ids are not avatar ids: `reelflow avatars --group GROUP_ID` lists a group's looks.",
-            groups.len()
+            "{} avatar groups. Group ids are not avatar ids: `{}` lists a group's looks.",
+            groups.len(),
+            command_line(&ctx.global, &["avatars", "--group", "GROUP_ID"])
         ));
         return Ok(exit::SUCCESS);
     }
@@ -51,7 +52,8 @@ pub async fn run(ctx: &Context, args: &AvatarsArgs) -> Result<u8, Failure> {
     // the name to its group, or say what the ids look like.
     let looks = match &args.group {
         Some(asked) if looks.is_empty() => {
-            let (id, hint) = resolve_group(&client, asked).await?;
+            let groups_cmd = command_line(&ctx.global, &["avatars", "--groups"]);
+            let (id, hint) = resolve_group(&client, asked, &groups_cmd).await?;
             match id {
                 Some(id) => {
                     note(format!("`{asked}` is the name of group {id}; listing its looks"));
@@ -96,6 +98,7 @@ async fn list_looks(
 async fn resolve_group(
     client: &crate::heygen::Client,
     name: &str,
+    groups_cmd: &str,
 ) -> Result<(Option<String>, String), Failure> {
     let groups = paging::collect_all(AvatarGroupQuery::default(), |q| async move {
         client.list_avatar_groups(&q).await
@@ -110,7 +113,7 @@ async fn resolve_group(
         return Ok((Some(only.id.clone()), String::new()));
     }
     let mut hint = format!(
-        "no group has the id `{name}`; --group takes a GROUP ID from `reelflow avatars --groups`"
+        "no group has the id `{name}`; --group takes a GROUP ID from `{groups_cmd}`"
     );
     if named.len() > 1 {
         let ids: Vec<&str> = named.iter().map(|g| g.id.as_str()).collect();
