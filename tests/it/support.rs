@@ -96,11 +96,29 @@ pub fn scrub(cmd: &mut Command, cwd: &Path) {
 /// tests do not share one.
 pub fn test_home(cwd: &Path) -> PathBuf {
     use std::hash::{Hash, Hasher};
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(sweep_stale_homes);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     cwd.hash(&mut h);
     std::env::temp_dir()
         .join(format!("reelflow-it-{}", std::process::id()))
         .join(format!("{:016x}", h.finish()))
+}
+
+/// Removes the homes earlier test processes left behind (a static cannot
+/// clean up at exit): any `reelflow-it-PID` whose process is gone.
+fn sweep_stale_homes() {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("reelflow-it-")) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid).exists();
+        if pid.parse::<u32>().is_ok() && !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs `reelflow args…` in `cwd` with [`command`]'s scrubbed environment
