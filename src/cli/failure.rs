@@ -94,16 +94,24 @@ impl Failure {
                 let _ = writeln!(err);
             }
         }
-        let _ = writeln!(err, "error: {}", self.message);
+        let _ = write!(err, "{}", self.render());
+    }
+
+    /// The failure as text: drawn by the same renderer as manifest and
+    /// data diagnostics, so every error reads alike.
+    pub fn render(&self) -> String {
+        let mut d = crate::diag::Diagnostic::error(self.message.as_str());
         if let Some(p) = &self.param {
-            let _ = writeln!(err, "  field: {p}");
+            d = d.field(p.as_str());
         }
         if let Some(h) = &self.hint {
-            let _ = writeln!(err, "  hint: {h}");
+            d = d.hint(h.as_str());
         }
+        let mut text = d.render(None);
         if let Some(r) = &self.request_id {
-            let _ = writeln!(err, "  request id: {r}");
+            text.push_str(&format!("   = request id: {r}\n"));
         }
+        text
     }
 }
 
