@@ -332,8 +332,8 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "retry_failed")]
     pub accept_failed: bool,
     /// Only the rows of shard I of N (by key hash), with its own results file
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "I/N", value_parser = crate::plan::Shard::parse)]
+    pub shard: Option<crate::plan::Shard>,
     /// Stop waiting after this long [default: run.poll.timeout, else 60m]
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
@@ -360,8 +360,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub wait: bool,
     /// The shard whose results to refresh
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "I/N", value_parser = crate::plan::Shard::parse)]
+    pub shard: Option<crate::plan::Shard>,
     /// Do not download finished videos
     #[arg(long)]
     pub no_download: bool,

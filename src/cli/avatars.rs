@@ -112,9 +112,8 @@ async fn resolve_group(
     if let [only] = named.as_slice() {
         return Ok((Some(only.id.clone()), String::new()));
     }
-    let mut hint = format!(
-        "no group has the id `{name}`; --group takes a GROUP ID from `{groups_cmd}`"
-    );
+    let mut hint =
+        format!("no group has the id `{name}`; --group takes a GROUP ID from `{groups_cmd}`");
     if named.len() > 1 {
         let ids: Vec<&str> = named.iter().map(|g| g.id.as_str()).collect();
         hint.push_str(&format!(" (groups named `{name}`: {})", ids.join(", ")));

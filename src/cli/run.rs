@@ -69,12 +69,7 @@ pub fn sink(ctx: &Context) -> Box<dyn EventSink> {
 pub async fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let shard = args
-        .shard
-        .as_deref()
-        .map(Shard::parse)
-        .transpose()
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let shard = args.shard;
     let results = results_path(&m, shard);
     // One writer per row: held until the run's last results write.
     let _lock = lock_state(&m, shard)?;

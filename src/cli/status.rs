@@ -7,18 +7,12 @@ use super::failure::Failure;
 use super::manifests::{load_manifest, load_state, lock_state, no_results, plan_jobs};
 use super::run::{drive, manifest_options, results_path, retry_channel};
 use crate::engine::{RunInput, RunOptions};
-use crate::plan::Shard;
 
 /// Runs the command.
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let m = load_manifest(&args.manifest)?;
     let account = ctx.manifest_account(m.manifest.account.as_deref())?;
-    let shard = args
-        .shard
-        .as_deref()
-        .map(Shard::parse)
-        .transpose()
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let shard = args.shard;
     let results = results_path(&m, shard);
     if load_state(&m)?.is_empty() {
         // Nothing to follow; and no lock file left behind for nothing.
