@@ -96,7 +96,7 @@ impl Default for RunOptions {
             create_retry: RetryPolicy { retry_rate_limited: false, ..RetryPolicy::default() },
             outage_after: Duration::from_secs(300),
             checkpoint_every: Duration::from_secs(5),
-            poll_call_worth: 0.03,
+            poll_call_worth: poll::DEFAULT_CALL_WORTH,
         }
     }
 }
