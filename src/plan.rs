@@ -310,6 +310,46 @@ mod tests {
         );
     }
 
+    /// A job's hash is its identity in every results file: the same request
+    /// must hash to the same value across versions, or campaigns would redo
+    /// every video. Pinned on the onboarding example, through expansion
+    /// (hashed on a worker) and directly.
+    #[test]
+    fn the_job_hash_of_a_known_request_never_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/manifests/onboarding/manifest.yaml"
+        ))
+        .unwrap();
+        std::fs::write(dir.path().join("manifest.yaml"), manifest).unwrap();
+        std::fs::write(
+            dir.path().join("leads.csv"),
+            "email,first_name,plan,avatar,voice_id\nada@example.com,  ada o'neil ,pro,,\nbo@example.com,Bo \"B\" Ünal,team,Daphne_sitting_2024112502,v1\n",
+        )
+        .unwrap();
+        let loaded = crate::manifest::load(&dir.path().join("manifest.yaml")).unwrap();
+        let mut e = crate::validate::Expansion::open(loaded).unwrap();
+        e.hash_for("default");
+        let mut hashes = Vec::new();
+        while let Some(o) = e.next_row() {
+            let crate::validate::RowOutcome::Job(job, problems) = o else { panic!("{o:?}") };
+            assert!(problems.is_empty(), "{problems:?}");
+            assert_eq!(job_hash(&job, "default"), compute_job_hash(&job, "default"));
+            hashes.push(job_hash(&job, "default"));
+            hashes.push(job_hash(&job, "other"));
+        }
+        assert_eq!(
+            hashes,
+            [
+                "7503245b1256a24eeda4f80f05b24714eac85a6a9d6d4afbfb897814e7474d64",
+                "503df052719b0a019f0ecf77258762824ec35112474b392c00468035cd35903c",
+                "26fe1c8df3c7818c695001238d15ecf2215b3c1bb83c987b8c7366dc6ebd386b",
+                "a8055338bbbd56d67de47fc971f210b3b34e928673a91c81f6c9d9711dd23153",
+            ]
+        );
+    }
+
     #[test]
     fn idempotency_keys_are_valid_and_stable() {
         let k = idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32));
