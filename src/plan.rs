@@ -25,16 +25,22 @@ pub fn job_hash(job: &Job, account: &str) -> String {
 
 /// [`job_hash`] without the hash expansion may have stored.
 pub(crate) fn compute_job_hash(job: &Job, account: &str) -> String {
-    // One buffer and one hasher update: serde writes in many tiny pieces.
-    let mut body = Vec::with_capacity(1024);
-    let written = match &job.request {
-        JobRequest::Video(r) => serde_json::to_writer(&mut body, r),
-        JobRequest::Template { body: b, .. } => serde_json::to_writer(&mut body, b),
-    };
-    debug_assert!(written.is_ok(), "wire types always serialize");
+    thread_local! {
+        /// The serialized body, reused row after row on each thread.
+        static BODY: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+    }
     let mut h = blake3::Hasher::new();
     h.update(b"reelflow-job-v1\0");
-    h.update(&body);
+    // One buffer and one hasher update: serde writes in many tiny pieces.
+    BODY.with_borrow_mut(|body| {
+        body.clear();
+        let written = match &job.request {
+            JobRequest::Video(r) => serde_json::to_writer(&mut *body, r),
+            JobRequest::Template { body: b, .. } => serde_json::to_writer(&mut *body, b),
+        };
+        debug_assert!(written.is_ok(), "wire types always serialize");
+        h.update(body);
+    });
     let (method, path) = job.request.endpoint();
     h.update(b"\0");
     h.update(account.as_bytes());
@@ -413,8 +419,14 @@ impl Planner {
             Some((tag, hash)) if tag == self.account_tag => hash,
             _ => compute_job_hash(&job, &self.account),
         };
-        let change = classify(&self.prev, &job.key, &hash);
-        self.prev.remove(&job.key);
+        // Planning from scratch has no previous results: skip hashing the key.
+        let change = if self.prev.is_empty() {
+            Change::New
+        } else {
+            let change = classify(&self.prev, &job.key, &hash);
+            self.prev.remove(&job.key);
+            change
+        };
         let types = |id: &str| catalog.and_then(|c| c.avatar_type(id));
         let scenes = match &job.request {
             JobRequest::Template { template_id, .. } => {

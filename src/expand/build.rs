@@ -100,7 +100,8 @@ impl Compiled {
         let mut rendered: Vec<Option<String>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
-            if f.path == "data.key" || f.path == "data.where" {
+            // Plain fields are read from the manifest by the builder.
+            if !f.templated || i == key_idx || Some(i) == self.filter {
                 continue;
             }
             match self.render_field(i, &ctx_value, &row_ref) {
@@ -113,7 +114,9 @@ impl Compiled {
         }
         let mut b = Builder {
             c: self,
-            rendered: &rendered,
+            rendered,
+            #[cfg(debug_assertions)]
+            taken: vec![false; self.fields.len()],
             row: &row_ref,
             problems: Vec::new(),
             uploads: Vec::new(),
@@ -159,7 +162,11 @@ impl Compiled {
 /// Builds the typed request from rendered fields.
 struct Builder<'a> {
     c: &'a Compiled,
-    rendered: &'a [Option<String>],
+    /// Rendered fields, moved into the request as it is built.
+    rendered: Vec<Option<String>>,
+    /// Which fields were moved out: each is read once per row.
+    #[cfg(debug_assertions)]
+    taken: Vec<bool>,
     row: &'a RowRef,
     problems: Vec<Diagnostic>,
     uploads: Vec<Arc<LocalFile>>,
@@ -167,10 +174,17 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     /// The rendered text of a field; empty renders count as absent.
-    fn text<'p>(&self, at: impl Into<At<'p>>) -> Option<String> {
+    /// Each field is read once per row: its rendered text moves into the
+    /// request instead of being copied.
+    fn text<'p>(&mut self, at: impl Into<At<'p>>) -> Option<String> {
         let i = self.c.lookup(at.into())?;
         let f = &self.c.fields[i];
-        let s = if f.templated { self.rendered[i].clone()? } else { f.source.clone() };
+        #[cfg(debug_assertions)]
+        {
+            assert!(!self.taken[i], "field {} read twice", f.path);
+            self.taken[i] = true;
+        }
+        let s = if f.templated { self.rendered[i].take()? } else { f.source.clone() };
         if s.trim().is_empty() { None } else { Some(s) }
     }
 
