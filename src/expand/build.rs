@@ -597,7 +597,20 @@ impl Builder<'_> {
     /// The download path: relative, inside the manifest's folder.
     fn download(&mut self) -> Option<PathBuf> {
         let raw = self.text("output.download")?;
-        let p = Path::new(raw.trim());
+        let trimmed = raw.trim();
+        // Most paths are plain relative `a/b/c.mp4`: already in the form
+        // the general case below normalizes to, at a fraction of the cost.
+        let plain = !trimmed.contains(['\\', ':'])
+            && trimmed.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+        if plain {
+            let path = PathBuf::from(trimmed);
+            debug_assert_eq!(
+                path,
+                path.components().filter(|c| !matches!(c, Component::CurDir)).collect::<PathBuf>()
+            );
+            return Some(path);
+        }
+        let p = Path::new(trimmed);
         let escapes = p.is_absolute()
             || p.components().any(|c| {
                 matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))

@@ -153,7 +153,7 @@ fn apply<'a>(value: &'a str, filters: &'a [Filter]) -> Cow<'a, str> {
             Filter::FirstWord => cut(v, |s| s.split_whitespace().next().unwrap_or("")),
             Filter::Lower => Cow::Owned(v.to_lowercase()),
             Filter::Upper => Cow::Owned(v.to_uppercase()),
-            Filter::NameCase => Cow::Owned(crate::filters::name_case(&v)),
+            Filter::NameCase => name_case(v),
             Filter::Default(text) => {
                 if v.trim().is_empty() {
                     Cow::Borrowed(text.as_str())
@@ -164,6 +164,38 @@ fn apply<'a>(value: &'a str, filters: &'a [Filter]) -> Cow<'a, str> {
         };
     }
     v
+}
+
+/// [`crate::filters::name_case`], without copying ASCII text that is
+/// already capitalized (most names in a CSV).
+fn name_case(v: Cow<'_, str>) -> Cow<'_, str> {
+    if !v.is_ascii() {
+        return Cow::Owned(crate::filters::name_case(&v));
+    }
+    // For ASCII, `char::is_whitespace` is exactly 9..=13 and space.
+    let breaks = |b: u8| matches!(b, b'\t'..=b'\r' | b' ' | b'-');
+    let starts = |s: &str| {
+        let mut at_start = true;
+        s.bytes()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let lower = at_start && b.is_ascii_lowercase();
+                at_start = breaks(b);
+                lower.then_some(i)
+            })
+            .collect::<Vec<_>>()
+    };
+    let lower = starts(&v);
+    if lower.is_empty() {
+        return v;
+    }
+    let mut out = v.into_owned();
+    for i in lower {
+        if let Some(c) = out.get_mut(i..=i) {
+            c.make_ascii_uppercase();
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A part of `v`: borrowed when `v` is, copied only when `v` was owned.
@@ -273,6 +305,9 @@ mod tests {
             "日本 語",
             "a\u{00A0}b\u{2003}c",
             "-dash --double",
+            "a\x0bb\x0cc\rd\x1fe",
+            "Already Capitalized",
+            "x",
             "Ωmega ωmega",
         ];
         for t in templates {
