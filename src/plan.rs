@@ -26,29 +26,41 @@ pub fn job_hash(job: &Job, account: &str) -> String {
 /// [`job_hash`] without the hash expansion may have stored.
 pub(crate) fn compute_job_hash(job: &Job, account: &str) -> String {
     thread_local! {
-        /// The serialized body, reused row after row on each thread.
-        static BODY: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+        /// The hashed bytes, reused row after row on each thread.
+        static INPUT: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
     }
-    let mut h = blake3::Hasher::new();
-    h.update(b"reelflow-job-v1\0");
-    // One buffer and one hasher update: serde writes in many tiny pieces.
-    BODY.with_borrow_mut(|body| {
-        body.clear();
-        let written = match &job.request {
-            JobRequest::Video(r) => serde_json::to_writer(&mut *body, r),
-            JobRequest::Template { body: b, .. } => serde_json::to_writer(&mut *body, b),
-        };
-        debug_assert!(written.is_ok(), "wire types always serialize");
-        h.update(body);
+    INPUT.with_borrow_mut(|input| {
+        input.clear();
+        job_hash_input(job, account, input);
+        blake3::hash(input).to_hex().to_string()
+    })
+}
+
+/// What [`job_hash`] hashes, appended to `out`: a version tag, the body
+/// as JSON, the account and the endpoint. Expansion hashes many of these
+/// at once (see [`crate::expand::lanes`]); the bytes are the identity.
+pub(crate) fn job_hash_input(job: &Job, account: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"reelflow-job-v1\0");
+    let written = match &job.request {
+        JobRequest::Video(r) => serde_json::to_writer(&mut *out, r),
+        JobRequest::Template { body: b, .. } => serde_json::to_writer(&mut *out, b),
+    };
+    debug_assert!(written.is_ok(), "wire types always serialize");
+    out.push(0);
+    out.extend_from_slice(account.as_bytes());
+    out.push(0);
+    // `endpoint()`, written without building the path.
+    match &job.request {
+        JobRequest::Video(_) => out.extend_from_slice(b"POST /v3/videos"),
+        JobRequest::Template { template_id, .. } => {
+            out.extend_from_slice(b"POST /v3/templates/");
+            out.extend_from_slice(template_id.as_bytes());
+        }
+    }
+    debug_assert!({
+        let (method, path) = job.request.endpoint();
+        out.ends_with(format!("\0{method} {path}").as_bytes())
     });
-    let (method, path) = job.request.endpoint();
-    h.update(b"\0");
-    h.update(account.as_bytes());
-    h.update(b"\0");
-    h.update(method.as_bytes());
-    h.update(b" ");
-    h.update(path.as_bytes());
-    h.finalize().to_hex().to_string()
 }
 
 /// `rf:<campaign>:<key hash>:<request hash>`: the same job always sends the

@@ -91,25 +91,55 @@ struct Pipeline {
     results: Receiver<(u64, Done)>,
 }
 
-/// Expands one row: render, build, offline checks, and the hash when the
-/// account is known. A pure function of the row, so any thread may run it.
-fn expand(compiled: &Compiled, account: Option<&str>, row: Result<Row, Diagnostic>) -> Expanded {
+/// Expands one row: render, build, offline checks. A pure function of the
+/// row, so any thread may run it.
+fn expand(compiled: &Compiled, row: Result<Row, Diagnostic>) -> Expanded {
     let row = match row {
         Ok(row) => row,
         Err(d) => return Expanded::Invalid(vec![d]),
     };
-    let mut job = match compiled.render(row) {
+    let job = match compiled.render(row) {
         Ok(Some(job)) => job,
         Ok(None) => return Expanded::Skipped,
         Err(problems) => return Expanded::Invalid(problems),
     };
     let problems = offline_checks(&job, compiled.manifest(), compiled.provenance());
     let ids = RowIds::of(&job);
-    if let Some(account) = account {
-        let tag = crate::expand::account_tag(account);
-        job.digest = Some((tag, crate::plan::compute_job_hash(&job, account)));
-    }
     Expanded::Job(Box::new(job), problems, ids)
+}
+
+/// Expands a chunk of rows, then hashes its jobs for `account` together:
+/// hashing many short bodies at once is several times faster than one by
+/// one (see [`crate::expand::lanes`]), and the hashes are the same.
+fn expand_chunk(compiled: &Compiled, account: Option<&str>, rows: Chunk) -> Vec<Expanded> {
+    let mut out: Vec<Expanded> = rows.into_iter().map(|row| expand(compiled, row)).collect();
+    let Some(account) = account else { return out };
+    let mut input = Vec::with_capacity(out.len() * 512);
+    let mut ends = Vec::with_capacity(out.len());
+    for e in &out {
+        if let Expanded::Job(job, ..) = e {
+            crate::plan::job_hash_input(job, account, &mut input);
+            ends.push(input.len());
+        }
+    }
+    let mut start = 0;
+    let messages: Vec<&[u8]> = ends
+        .iter()
+        .map(|&end| {
+            let m = &input[start..end];
+            start = end;
+            m
+        })
+        .collect();
+    let mut hashes = crate::expand::lanes::hash_many(&messages).into_iter();
+    let tag = crate::expand::account_tag(account);
+    for e in &mut out {
+        if let Expanded::Job(job, ..) = e {
+            let hash = hashes.next().map(|h| h.to_hex().to_string());
+            job.digest = hash.map(|h| (tag, h));
+        }
+    }
+    out
 }
 
 impl Expansion {
@@ -264,7 +294,7 @@ fn work_chunks(
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok((seq, rows)) = next else { return };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rows.into_iter().map(|row| expand(compiled, account, row)).collect()
+            expand_chunk(compiled, account, rows)
         }));
         let stop = out.is_err();
         if done.send((seq, out)).is_err() || stop {
