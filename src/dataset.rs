@@ -179,6 +179,11 @@ impl Dataset {
         &self.path
     }
 
+    /// Where in the file the last row read starts, in bytes: progress.
+    pub fn offset(&self) -> u64 {
+        self.record.position().map_or(0, |p| p.byte())
+    }
+
     /// The next row, `None` at the end. Blank lines are skipped.
     pub fn next_row(&mut self) -> Option<Result<Row, Diagnostic>> {
         loop {

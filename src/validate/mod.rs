@@ -45,8 +45,11 @@ pub struct Expansion {
     account: Option<Arc<str>>,
     threads: usize,
     pipeline: Option<Pipeline>,
-    /// Chunks that arrived before their turn.
-    early: BTreeMap<u64, Vec<Expanded>>,
+    /// Chunks that arrived before their turn, and where each ends.
+    early: BTreeMap<u64, (Vec<Expanded>, u64)>,
+    /// Where in the file the rows taken so far end, of `size` bytes.
+    offset: u64,
+    size: u64,
     current: VecDeque<Expanded>,
     next_chunk: u64,
     /// Data rows read.
@@ -79,12 +82,17 @@ enum Expanded {
     Invalid(Vec<Diagnostic>),
 }
 
-/// Rows as the reader hands them to workers.
-type Chunk = Vec<Result<Row, Diagnostic>>;
+/// Rows as the reader hands them to workers (a rare bad row boxed, so a
+/// chunk stays small), and how far into the file they go.
+struct Chunk {
+    rows: Vec<Result<Row, Box<Diagnostic>>>,
+    offset: u64,
+}
 
 /// A worker's chunk, or the panic that stopped it (re-raised on the
-/// caller's thread: a bug must not pass for the end of the data).
-type Done = std::thread::Result<Vec<Expanded>>;
+/// caller's thread: a bug must not pass for the end of the data), and how
+/// far into the file it goes.
+type Done = (std::thread::Result<Vec<Expanded>>, u64);
 
 /// The reader and worker threads, and where their results arrive.
 struct Pipeline {
@@ -93,10 +101,10 @@ struct Pipeline {
 
 /// Expands one row: render, build, offline checks. A pure function of the
 /// row, so any thread may run it.
-fn expand(compiled: &Compiled, row: Result<Row, Diagnostic>) -> Expanded {
+fn expand(compiled: &Compiled, row: Result<Row, Box<Diagnostic>>) -> Expanded {
     let row = match row {
         Ok(row) => row,
-        Err(d) => return Expanded::Invalid(vec![d]),
+        Err(d) => return Expanded::Invalid(vec![*d]),
     };
     let job = match compiled.render(row) {
         Ok(Some(job)) => job,
@@ -111,27 +119,39 @@ fn expand(compiled: &Compiled, row: Result<Row, Diagnostic>) -> Expanded {
 /// Expands a chunk of rows, then hashes its jobs for `account` together:
 /// hashing many short bodies at once is several times faster than one by
 /// one (see [`crate::expand::lanes`]), and the hashes are the same.
-fn expand_chunk(compiled: &Compiled, account: Option<&str>, rows: Chunk) -> Vec<Expanded> {
+fn expand_chunk(
+    compiled: &Compiled,
+    account: Option<&str>,
+    rows: Vec<Result<Row, Box<Diagnostic>>>,
+) -> Vec<Expanded> {
     let mut out: Vec<Expanded> = rows.into_iter().map(|row| expand(compiled, row)).collect();
     let Some(account) = account else { return out };
-    let mut input = Vec::with_capacity(out.len() * 512);
-    let mut ends = Vec::with_capacity(out.len());
-    for e in &out {
-        if let Expanded::Job(job, ..) = e {
-            crate::plan::job_hash_input(job, account, &mut input);
-            ends.push(input.len());
-        }
+    thread_local! {
+        /// The chunk's hashed bytes, reused chunk after chunk: a fresh
+        /// buffer this size would be fresh pages from the system each time.
+        static INPUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut start = 0;
-    let messages: Vec<&[u8]> = ends
-        .iter()
-        .map(|&end| {
-            let m = &input[start..end];
-            start = end;
-            m
-        })
-        .collect();
-    let mut hashes = crate::expand::lanes::hash_many(&messages).into_iter();
+    let hashes = INPUT.with_borrow_mut(|input| {
+        input.clear();
+        let mut ends = Vec::with_capacity(out.len());
+        for e in &out {
+            if let Expanded::Job(job, ..) = e {
+                crate::plan::job_hash_input(job, account, input);
+                ends.push(input.len());
+            }
+        }
+        let mut start = 0;
+        let messages: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let m = &input[start..end];
+                start = end;
+                m
+            })
+            .collect();
+        crate::expand::lanes::hash_many(&messages)
+    });
+    let mut hashes = hashes.into_iter();
     let tag = crate::expand::account_tag(account);
     for e in &mut out {
         if let Expanded::Job(job, ..) = e {
@@ -156,6 +176,7 @@ impl Expansion {
         })?;
         let compiled = Compiled::new(manifest, dataset.header().clone())?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let size = std::fs::metadata(dataset.path()).map_or(0, |m| m.len());
         Ok(Expansion {
             compiled: Arc::new(compiled),
             csv: dataset.path().to_owned(),
@@ -165,6 +186,8 @@ impl Expansion {
             threads,
             pipeline: None,
             early: BTreeMap::new(),
+            offset: 0,
+            size,
             current: VecDeque::new(),
             next_chunk: 0,
             rows: 0,
@@ -231,15 +254,16 @@ impl Expansion {
             if let Some(e) = self.current.pop_front() {
                 return Some(e);
             }
-            if let Some(chunk) = self.early.remove(&self.next_chunk) {
+            if let Some((chunk, offset)) = self.early.remove(&self.next_chunk) {
                 self.next_chunk += 1;
                 self.current.extend(chunk);
+                self.offset = offset;
                 continue;
             }
             // Every sender gone: the data is exhausted.
-            let (seq, chunk) = self.start()?.results.recv().ok()?;
+            let (seq, (chunk, offset)) = self.start()?.results.recv().ok()?;
             match chunk {
-                Ok(chunk) => self.early.insert(seq, chunk),
+                Ok(chunk) => self.early.insert(seq, (chunk, offset)),
                 Err(panic) => std::panic::resume_unwind(panic),
             };
         }
@@ -256,11 +280,27 @@ impl Expansion {
             }
             Expanded::Invalid(problems) => RowOutcome::Invalid(problems),
             Expanded::Job(job, mut offline, ids) => {
+                if self.unique.full() {
+                    self.expect_rows();
+                }
                 let mut problems = self.unique.check_ids(&job, &ids, self.compiled.manifest());
                 problems.append(&mut offline);
                 RowOutcome::Job(job, problems)
             }
         })
+    }
+}
+
+impl Expansion {
+    /// Before the duplicate checks' tables grow: once a tenth of the file
+    /// is read, the rows so far tell how many jobs the whole file holds
+    /// (rows have similar lengths), and the tables grow to that at once.
+    fn expect_rows(&mut self) {
+        if self.offset > 0 && self.offset >= self.size / 10 {
+            let seen = self.unique.len() as u128;
+            let total = seen * u128::from(self.size) / u128::from(self.offset);
+            self.unique.expect(usize::try_from(total).unwrap_or(usize::MAX));
+        }
     }
 }
 
@@ -271,12 +311,13 @@ fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
         let mut chunk = Vec::with_capacity(CHUNK);
         while chunk.len() < CHUNK {
             match dataset.next_row() {
-                Some(row) => chunk.push(row),
+                Some(row) => chunk.push(row.map_err(Box::new)),
                 None => break,
             }
         }
         let last = chunk.len() < CHUNK;
-        if (!chunk.is_empty() && work.send((seq, chunk)).is_err()) || last {
+        let chunk = Chunk { rows: chunk, offset: dataset.offset() };
+        if (!chunk.rows.is_empty() && work.send((seq, chunk)).is_err()) || last {
             return;
         }
     }
@@ -292,12 +333,12 @@ fn work_chunks(
 ) {
     loop {
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok((seq, rows)) = next else { return };
+        let Ok((seq, chunk)) = next else { return };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            expand_chunk(compiled, account, rows)
+            expand_chunk(compiled, account, chunk.rows)
         }));
         let stop = out.is_err();
-        if done.send((seq, out)).is_err() || stop {
+        if done.send((seq, (out, chunk.offset))).is_err() || stop {
             return;
         }
     }
