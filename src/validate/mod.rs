@@ -7,11 +7,11 @@ mod fields;
 pub mod pipeline;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::{Dataset, RawRows, Row};
 use crate::diag::Diagnostic;
 use crate::expand::{Provenance, RowIds};
 use crate::heygen::rules;
@@ -82,10 +82,10 @@ enum Expanded {
     Invalid(Vec<Diagnostic>),
 }
 
-/// Rows as the reader hands them to workers (a rare bad row boxed, so a
-/// chunk stays small), and how far into the file they go.
+/// Rows as the reader hands them to workers (raw: a few buffers), and how
+/// far into the file they go.
 struct Chunk {
-    rows: Vec<Result<Row, Box<Diagnostic>>>,
+    rows: RawRows,
     offset: u64,
 }
 
@@ -101,10 +101,10 @@ struct Pipeline {
 
 /// Expands one row: render, build, offline checks. A pure function of the
 /// row, so any thread may run it.
-fn expand(compiled: &Compiled, row: Result<Row, Box<Diagnostic>>) -> Expanded {
+fn expand(compiled: &Compiled, row: Result<Row, Diagnostic>) -> Expanded {
     let row = match row {
         Ok(row) => row,
-        Err(d) => return Expanded::Invalid(vec![*d]),
+        Err(d) => return Expanded::Invalid(vec![d]),
     };
     let job = match compiled.render(row) {
         Ok(Some(job)) => job,
@@ -122,9 +122,11 @@ fn expand(compiled: &Compiled, row: Result<Row, Box<Diagnostic>>) -> Expanded {
 fn expand_chunk(
     compiled: &Compiled,
     account: Option<&str>,
-    rows: Vec<Result<Row, Box<Diagnostic>>>,
+    csv: &Path,
+    rows: RawRows,
 ) -> Vec<Expanded> {
-    let mut out: Vec<Expanded> = rows.into_iter().map(|row| expand(compiled, row)).collect();
+    let rows = rows.into_rows(csv, compiled.header());
+    let mut out: Vec<Expanded> = rows.map(|row| expand(compiled, row)).collect();
     let Some(account) = account else { return out };
     thread_local! {
         /// The chunk's hashed bytes, reused chunk after chunk: a fresh
@@ -236,11 +238,13 @@ impl Expansion {
             let (done_tx, done_rx) = sync_channel::<(u64, Done)>(IN_FLIGHT * workers);
             std::thread::spawn(move || read_chunks(&mut dataset, &work_tx));
             let work_rx = Arc::new(Mutex::new(work_rx));
+            let csv: Arc<Path> = Arc::from(self.csv.as_path());
             for _ in 0..workers {
                 let (work, done) = (work_rx.clone(), done_tx.clone());
                 let (compiled, account) = (self.compiled.clone(), self.account.clone());
+                let csv = csv.clone();
                 std::thread::spawn(move || {
-                    work_chunks(&compiled, account.as_deref(), &work, &done)
+                    work_chunks(&compiled, account.as_deref(), &csv, &work, &done)
                 });
             }
             self.pipeline = Some(Pipeline { results: done_rx });
@@ -308,15 +312,10 @@ impl Expansion {
 /// data or when the expansion is dropped.
 fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
     for seq in 0u64.. {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while chunk.len() < CHUNK {
-            match dataset.next_row() {
-                Some(row) => chunk.push(row.map_err(Box::new)),
-                None => break,
-            }
-        }
-        let last = chunk.len() < CHUNK;
-        let chunk = Chunk { rows: chunk, offset: dataset.offset() };
+        let mut rows = RawRows::default();
+        dataset.read_raw(CHUNK, &mut rows);
+        let last = rows.len() < CHUNK;
+        let chunk = Chunk { rows, offset: dataset.offset() };
         if (!chunk.rows.is_empty() && work.send((seq, chunk)).is_err()) || last {
             return;
         }
@@ -328,6 +327,7 @@ fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
 fn work_chunks(
     compiled: &Compiled,
     account: Option<&str>,
+    csv: &Path,
     work: &Mutex<Receiver<(u64, Chunk)>>,
     done: &SyncSender<(u64, Done)>,
 ) {
@@ -335,7 +335,7 @@ fn work_chunks(
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok((seq, chunk)) = next else { return };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            expand_chunk(compiled, account, chunk.rows)
+            expand_chunk(compiled, account, csv, chunk.rows)
         }));
         let stop = out.is_err();
         if done.send((seq, (out, chunk.offset))).is_err() || stop {
