@@ -122,7 +122,17 @@ impl Fast {
                 }
             }
             Fast::Parts(parts) => {
-                let mut out = String::new();
+                // Room for the text and the raw values: filters seldom grow them.
+                let room = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text(t) => t.len(),
+                        Part::Expr(Src::Column(c), _) => values[*c].len(),
+                        Part::Expr(Src::Key, _) => key.map_or(0, str::len),
+                        Part::Expr(Src::Text(t), _) => t.len(),
+                    })
+                    .sum();
+                let mut out = String::with_capacity(room);
                 for part in parts {
                     match part {
                         Part::Text(t) => out.push_str(t),
