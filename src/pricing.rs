@@ -141,15 +141,12 @@ fn word_count(s: &str) -> usize {
     if !s.is_ascii() {
         return s.split_whitespace().count();
     }
-    // For ASCII, `char::is_whitespace` is exactly 9..=13 and space.
-    let mut words = 0;
-    let mut in_word = false;
-    for b in s.bytes() {
-        let space = matches!(b, b'\t'..=b'\r' | b' ');
-        words += usize::from(in_word && space);
-        in_word = !space;
-    }
-    words + usize::from(in_word)
+    // For ASCII, `char::is_whitespace` is exactly 9..=13 and space. A
+    // word starts at a non-space that follows a space (or the start).
+    let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let b = s.as_bytes();
+    let first = usize::from(b.first().is_some_and(|c| !space(*c)));
+    first + b.windows(2).filter(|w| space(w[0]) && !space(w[1])).count()
 }
 
 /// An estimate for one request.
