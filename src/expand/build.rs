@@ -31,7 +31,7 @@ impl Compiled {
             return Ok(f.source.clone());
         }
         if let (Some(fast), Some(row_ctx)) = (&f.fast, ctx.downcast_object_ref::<RowCtx>()) {
-            let out = fast.render(&row_ctx.values, row_ctx.key.as_deref());
+            let out = fast.render(&row_ctx.values, row.key.as_deref());
             // The fast path must agree with the engine byte for byte: every
             // test run checks it on every row it renders.
             #[cfg(debug_assertions)]
@@ -41,6 +41,20 @@ impl Compiled {
             return Ok(out);
         }
         self.render_engine(f, ctx, row)
+    }
+
+    /// Whether the row passes `data.where` (field `i`).
+    fn passes(&self, i: usize, ctx: &Value, row: &RowRef) -> Result<bool, Diagnostic> {
+        if let (Some(fast), Some(row_ctx)) =
+            (&self.fields[i].fast, ctx.downcast_object_ref::<RowCtx>())
+            && let Some(pass) = fast.test(&row_ctx.values)
+        {
+            // Debug builds also render it (and so compare with the engine).
+            #[cfg(debug_assertions)]
+            assert_eq!(Some(pass), self.render_field(i, ctx, row).ok().map(|s| s == "true"));
+            return Ok(pass);
+        }
+        Ok(self.render_field(i, ctx, row)? == "true")
     }
 
     fn render_engine(
@@ -77,23 +91,28 @@ impl Compiled {
                     .hint("every row needs a non-empty key: check the key column for blank cells"),
             ]);
         }
-        row_ref.key = Some(key.clone());
-        match Arc::get_mut(&mut ctx) {
-            Some(ctx_mut) => ctx_mut.key = Some(key.clone()),
-            // A template kept a reference to the context; copy it once.
-            None => {
-                let values = ctx.values.clone();
-                ctx = Arc::new(RowCtx {
-                    header: self.header.clone(),
-                    values,
-                    vars: self.vars.clone(),
-                    key: Some(key.clone()),
-                });
+        // Only the template engine reads `key` from the context (fast
+        // renders take it from the row reference); debug builds run the
+        // engine beside every fast render.
+        if self.engine_renders || cfg!(debug_assertions) {
+            match Arc::get_mut(&mut ctx) {
+                Some(ctx_mut) => ctx_mut.key = Some(key.clone()),
+                // A template kept a reference to the context; copy it once.
+                None => {
+                    let values = ctx.values.clone();
+                    ctx = Arc::new(RowCtx {
+                        header: self.header.clone(),
+                        values,
+                        vars: self.vars.clone(),
+                        key: Some(key.clone()),
+                    });
+                }
             }
         }
+        row_ref.key = Some(key);
         let ctx_value = Value::from_dyn_object(ctx);
         if let Some(fi) = self.filter
-            && self.render_field(fi, &ctx_value, &row_ref).map_err(|d| vec![d])? != "true"
+            && !self.passes(fi, &ctx_value, &row_ref).map_err(|d| vec![d])?
         {
             return Ok(None);
         }
@@ -146,6 +165,7 @@ impl Compiled {
             }
         }
         let uploads = b.uploads;
+        let key = row_ref.key.unwrap_or_default();
         Ok(Some(Job { key, line, request, download, uploads, digest: None }))
     }
 

@@ -111,6 +111,8 @@ pub struct Compiled {
     pub(super) header: Arc<Header>,
     pub(super) manifest: LoadedManifest,
     pub(super) filter: Option<usize>,
+    /// Some templated field needs the template engine (no fast path).
+    pub(super) engine_renders: bool,
     pub(super) files: FileCache,
     /// Per scene, `(leaf, field)` for the builder's [`At::Scene`] lookups.
     pub(super) scene_fields: Vec<Vec<(String, usize)>>,
@@ -324,7 +326,9 @@ impl Compiled {
             }
             scene_fields[n].push((leaf.to_owned(), fi));
         }
+        let engine_renders = c.fields.iter().any(|f| f.templated && f.fast.is_none());
         let mut compiled = Compiled {
+            engine_renders,
             env,
             fields: c.fields,
             index,

@@ -111,6 +111,15 @@ impl Fast {
         Some(Fast::Compare { column, equal, text })
     }
 
+    /// A comparison's outcome without rendering it: `Some(true)` where
+    /// [`Fast::render`] renders `true`; `None` for other templates.
+    pub(super) fn test(&self, values: &[String]) -> Option<bool> {
+        match self {
+            Fast::Compare { column, equal, text } => Some((values[*column] == *text) == *equal),
+            Fast::Parts(_) => None,
+        }
+    }
+
     /// Renders one row.
     pub(super) fn render(&self, values: &[String], key: Option<&str>) -> String {
         match self {
