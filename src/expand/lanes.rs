@@ -106,9 +106,15 @@ fn batch_lanes<const L: usize>(messages: &[&[u8]], batch: &[usize], out: &mut [b
             let bytes = msg(l);
             let start = (b * BLOCK).min(bytes.len());
             let block = &bytes[start..(start + BLOCK).min(bytes.len())];
+            // Whole blocks are read in place; the last one is zero-padded.
             let mut padded = [0u8; BLOCK];
-            padded[..block.len()].copy_from_slice(block);
-            for (w, word) in padded.chunks_exact(4).enumerate() {
+            let full: &[u8] = if block.len() == BLOCK {
+                block
+            } else {
+                padded[..block.len()].copy_from_slice(block);
+                &padded
+            };
+            for (w, word) in full.chunks_exact(4).enumerate() {
                 m[w][l] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
             }
             block_len[l] = block.len() as u32;
