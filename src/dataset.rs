@@ -257,20 +257,26 @@ impl RawRows {
         self.rows.is_empty()
     }
 
+    /// Empties it, keeping the buffers for the next rows.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+
     /// The rows as [`Dataset::next_row`] returns them, for the dataset at
     /// `path` with this `header`.
-    pub fn into_rows(
-        self,
-        path: &Path,
-        header: &Header,
-    ) -> impl Iterator<Item = Result<Row, Diagnostic>> {
-        let RawRows { bytes, ends, rows } = self;
+    pub fn rows<'a>(
+        &'a self,
+        path: &'a Path,
+        header: &'a Header,
+    ) -> impl Iterator<Item = Result<Row, Diagnostic>> + 'a {
         let mut first = 0;
-        rows.into_iter().map(move |row| {
-            let (line, last) = row.map_err(|d| *d)?;
+        self.rows.iter().map(move |row| {
+            let (line, last) = *row.as_ref().map_err(|d| (**d).clone())?;
             let fields = (first..last).map(|k| {
-                let start = if k == 0 { 0 } else { ends[k - 1] };
-                &bytes[start..ends[k]]
+                let start = if k == 0 { 0 } else { self.ends[k - 1] };
+                &self.bytes[start..self.ends[k]]
             });
             first = last;
             row_of(path, header, line, fields)
@@ -388,7 +394,7 @@ mod tests {
                 let mut raw = RawRows::default();
                 ds.read_raw(max, &mut raw);
                 let n = raw.len();
-                got.extend(raw.into_rows(&p, ds.header()).map(|r| r.map_err(|d| d.message)));
+                got.extend(raw.rows(&p, ds.header()).map(|r| r.map_err(|d| d.message)));
                 if n < max {
                     break;
                 }

@@ -24,6 +24,10 @@ pub use fields::manifest_field;
 /// traffic is noise, small enough that memory stays flat.
 const CHUNK: usize = 256;
 
+/// Chunk buffers kept for reuse: more than are in flight at once on a
+/// machine of a few cores; beyond that they are freed.
+const SPARE: usize = 16;
+
 /// Chunks in flight per worker (read ahead, being expanded, waiting to be
 /// taken in order): bounds memory whatever the row count.
 const IN_FLIGHT: usize = 2;
@@ -89,6 +93,11 @@ struct Chunk {
     offset: u64,
 }
 
+/// Chunk buffers workers are done with, for the reader to fill again:
+/// buffers freed on one thread and allocated anew on another would keep
+/// the allocator taking fresh pages from the system.
+type Spare = Mutex<Vec<RawRows>>;
+
 /// A worker's chunk, or the panic that stopped it (re-raised on the
 /// caller's thread: a bug must not pass for the end of the data), and how
 /// far into the file it goes.
@@ -123,9 +132,9 @@ fn expand_chunk(
     compiled: &Compiled,
     account: Option<&str>,
     csv: &Path,
-    rows: RawRows,
+    rows: &RawRows,
 ) -> Vec<Expanded> {
-    let rows = rows.into_rows(csv, compiled.header());
+    let rows = rows.rows(csv, compiled.header());
     let mut out: Vec<Expanded> = rows.map(|row| expand(compiled, row)).collect();
     let Some(account) = account else { return out };
     thread_local! {
@@ -236,15 +245,17 @@ impl Expansion {
             let workers = self.threads;
             let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(IN_FLIGHT * workers);
             let (done_tx, done_rx) = sync_channel::<(u64, Done)>(IN_FLIGHT * workers);
-            std::thread::spawn(move || read_chunks(&mut dataset, &work_tx));
+            let spare: Arc<Spare> = Arc::default();
+            let reader_spare = spare.clone();
+            std::thread::spawn(move || read_chunks(&mut dataset, &work_tx, &reader_spare));
             let work_rx = Arc::new(Mutex::new(work_rx));
             let csv: Arc<Path> = Arc::from(self.csv.as_path());
             for _ in 0..workers {
                 let (work, done) = (work_rx.clone(), done_tx.clone());
                 let (compiled, account) = (self.compiled.clone(), self.account.clone());
-                let csv = csv.clone();
+                let (csv, spare) = (csv.clone(), spare.clone());
                 std::thread::spawn(move || {
-                    work_chunks(&compiled, account.as_deref(), &csv, &work, &done)
+                    work_chunks(&compiled, account.as_deref(), &csv, &work, &done, &spare)
                 });
             }
             self.pipeline = Some(Pipeline { results: done_rx });
@@ -310,9 +321,10 @@ impl Expansion {
 
 /// The reader thread: the CSV in numbered chunks. Stops at the end of the
 /// data or when the expansion is dropped.
-fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
+fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>, spare: &Spare) {
     for seq in 0u64.. {
-        let mut rows = RawRows::default();
+        let mut rows = spare.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+        rows.clear();
         dataset.read_raw(CHUNK, &mut rows);
         let last = rows.len() < CHUNK;
         let chunk = Chunk { rows, offset: dataset.offset() };
@@ -330,13 +342,19 @@ fn work_chunks(
     csv: &Path,
     work: &Mutex<Receiver<(u64, Chunk)>>,
     done: &SyncSender<(u64, Done)>,
+    spare: &Spare,
 ) {
     loop {
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok((seq, chunk)) = next else { return };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            expand_chunk(compiled, account, csv, chunk.rows)
+            expand_chunk(compiled, account, csv, &chunk.rows)
         }));
+        let mut spare = spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE {
+            spare.push(chunk.rows);
+        }
+        drop(spare);
         let stop = out.is_err();
         if done.send((seq, (out, chunk.offset))).is_err() || stop {
             return;
