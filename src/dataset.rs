@@ -179,6 +179,11 @@ impl Dataset {
         &self.path
     }
 
+    /// Where in the file the last row read starts, in bytes: progress.
+    pub fn offset(&self) -> u64 {
+        self.record.position().map_or(0, |p| p.byte())
+    }
+
     /// The next row, `None` at the end. Blank lines are skipped.
     pub fn next_row(&mut self) -> Option<Result<Row, Diagnostic>> {
         loop {
@@ -197,31 +202,116 @@ impl Dataset {
     }
 
     fn convert(&self, line: u64) -> Result<Row, Diagnostic> {
-        let want = self.header.names.len();
-        if self.record.len() != want {
-            return Err(at(&self.path, line, format!("line {line} has {} fields, the header has {want}", self.record.len())).hint(
-                "quote values that contain commas (\"Smith, Jr.\"), and check for a missing or extra comma",
-            ));
-        }
-        let mut values = Vec::with_capacity(want);
-        for (i, raw) in self.record.iter().enumerate() {
-            match std::str::from_utf8(raw) {
-                Ok(s) => values.push(s.to_owned()),
-                Err(_) => {
-                    return Err(at(
-                        &self.path,
-                        line,
-                        format!(
-                            "column `{}` on line {line} is not valid UTF-8",
-                            self.header.names[i]
-                        ),
-                    )
-                    .hint("save the file as UTF-8 (spreadsheet apps: \"CSV UTF-8\")"));
+        row_of(&self.path, &self.header, line, self.record.iter())
+    }
+
+    /// Reads up to `max` more rows into `out` as raw bytes, as
+    /// [`Dataset::next_row`] would read them; fewer at the end of the data.
+    pub fn read_raw(&mut self, max: usize, out: &mut RawRows) {
+        while out.rows.len() < max {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return,
+                Ok(true) => {}
+                Err(e) => {
+                    out.rows.push(Err(Box::new(csv_error(&self.path, &e))));
+                    continue;
                 }
             }
+            let offset = self.record.position().map(|p| p.byte()).unwrap_or(0);
+            let line = self.lines.lock().unwrap_or_else(|p| p.into_inner()).line_at(offset);
+            if self.record.len() == 1 && self.record[0].is_empty() {
+                continue;
+            }
+            for field in &self.record {
+                out.bytes.extend_from_slice(field);
+                out.ends.push(out.bytes.len());
+            }
+            out.rows.push(Ok((line, out.ends.len())));
         }
-        Ok(Row { line, values })
     }
+}
+
+/// Rows read from the file but not yet checked as UTF-8 nor made into
+/// strings, in three shared buffers. The thread that parses the CSV hands
+/// a chunk of rows to another at the cost of a few allocations instead of
+/// one per value, and the strings are made and freed on the thread that
+/// uses them (an allocator frees fastest on the thread that allocated).
+#[derive(Debug, Default)]
+pub struct RawRows {
+    bytes: Vec<u8>,
+    /// Where each field ends in `bytes`.
+    ends: Vec<usize>,
+    /// Each row's line and where its fields end in `ends`, or the error
+    /// reading it.
+    rows: Vec<Result<(u64, usize), Box<Diagnostic>>>,
+}
+
+impl RawRows {
+    /// Rows (and read errors) held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Empties it, keeping the buffers for the next rows.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+
+    /// The rows as [`Dataset::next_row`] returns them, for the dataset at
+    /// `path` with this `header`.
+    pub fn rows<'a>(
+        &'a self,
+        path: &'a Path,
+        header: &'a Header,
+    ) -> impl Iterator<Item = Result<Row, Diagnostic>> + 'a {
+        let mut first = 0;
+        self.rows.iter().map(move |row| {
+            let (line, last) = *row.as_ref().map_err(|d| (**d).clone())?;
+            let fields = (first..last).map(|k| {
+                let start = if k == 0 { 0 } else { self.ends[k - 1] };
+                &self.bytes[start..self.ends[k]]
+            });
+            first = last;
+            row_of(path, header, line, fields)
+        })
+    }
+}
+
+/// A row from its raw fields: every one UTF-8, as many as the header has.
+fn row_of<'a>(
+    path: &Path,
+    header: &Header,
+    line: u64,
+    fields: impl ExactSizeIterator<Item = &'a [u8]>,
+) -> Result<Row, Diagnostic> {
+    let want = header.names.len();
+    if fields.len() != want {
+        return Err(at(path, line, format!("line {line} has {} fields, the header has {want}", fields.len())).hint(
+            "quote values that contain commas (\"Smith, Jr.\"), and check for a missing or extra comma",
+        ));
+    }
+    let mut values = Vec::with_capacity(want);
+    for (i, raw) in fields.enumerate() {
+        match std::str::from_utf8(raw) {
+            Ok(s) => values.push(s.to_owned()),
+            Err(_) => {
+                return Err(at(
+                    path,
+                    line,
+                    format!("column `{}` on line {line} is not valid UTF-8", header.names[i]),
+                )
+                .hint("save the file as UTF-8 (spreadsheet apps: \"CSV UTF-8\")"));
+            }
+        }
+    }
+    Ok(Row { line, values })
 }
 
 fn at(path: &Path, line: u64, message: String) -> Diagnostic {
@@ -283,5 +373,35 @@ mod tests {
         );
         assert!(read(b"a\nok\n\xff\n").unwrap_err().message.contains("line 3 is not valid UTF-8"));
         assert!(read(b"").unwrap_err().message.contains("is empty"));
+    }
+
+    #[test]
+    fn raw_rows_convert_to_exactly_the_rows_read_one_by_one() {
+        let bytes: &[u8] = b"name,note\r\nAda,\"a, \"\"b\"\"\r\nc\"\r\n\r\nBo,x\r\n,\nCy\nD\xff,y\n\"\",\"\"\nEve,\xc3\xa9\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let mut one = Dataset::open(&p).unwrap();
+        let mut want = Vec::new();
+        while let Some(r) = one.next_row() {
+            want.push(r.map_err(|d| d.message));
+        }
+        // Any chunk size, down to one row.
+        for max in [1, 2, 3, 100] {
+            let mut ds = Dataset::open(&p).unwrap();
+            let mut got = Vec::new();
+            loop {
+                let mut raw = RawRows::default();
+                ds.read_raw(max, &mut raw);
+                let n = raw.len();
+                got.extend(raw.rows(&p, ds.header()).map(|r| r.map_err(|d| d.message)));
+                if n < max {
+                    break;
+                }
+            }
+            assert_eq!(got, want, "chunks of {max}");
+        }
+        assert_eq!(want.len(), 7, "{want:?}");
+        assert!(want.iter().any(|r| r.is_err()));
     }
 }

@@ -130,9 +130,23 @@ pub fn rate_per_second(engine: &str, avatar: &AvatarType, resolution: Resolution
 
 /// Estimated length of a spoken script in seconds.
 pub fn script_seconds(script: &str, speed: Option<f64>) -> f64 {
-    let words = script.split_whitespace().count().max(1) as f64;
+    let words = word_count(script).max(1) as f64;
     let speed = speed.filter(|s| *s > 0.0).unwrap_or(1.0);
     (words / WORDS_PER_SECOND / speed).max(1.0)
+}
+
+/// `split_whitespace().count()`, a byte loop for ASCII text (planning
+/// counts every row's script).
+fn word_count(s: &str) -> usize {
+    if !s.is_ascii() {
+        return s.split_whitespace().count();
+    }
+    // For ASCII, `char::is_whitespace` is exactly 9..=13 and space. A
+    // word starts at a non-space that follows a space (or the start).
+    let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let b = s.as_bytes();
+    let first = usize::from(b.first().is_some_and(|c| !space(*c)));
+    first + b.windows(2).filter(|w| space(w[0]) && !space(w[1])).count()
 }
 
 /// An estimate for one request.
@@ -244,6 +258,26 @@ pub fn estimate_template(req: &GenerateFromTemplate, scene_count: usize) -> Esti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_counted_as_split_whitespace_counts_them() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "a b",
+            "a\x0bb\x0cc\r\nd",
+            "\ta  b\n",
+            "a\x1fb",
+            "é a",
+            "a\u{a0}b",
+            "x\u{3000}y z",
+        ] {
+            assert_eq!(word_count(s), s.split_whitespace().count(), "{s:?}");
+        }
+    }
+
     use crate::heygen::wire::AvatarVideo;
 
     #[test]

@@ -31,7 +31,7 @@ impl Compiled {
             return Ok(f.source.clone());
         }
         if let (Some(fast), Some(row_ctx)) = (&f.fast, ctx.downcast_object_ref::<RowCtx>()) {
-            let out = fast.render(&row_ctx.values, row_ctx.key.as_deref());
+            let out = fast.render(&row_ctx.values, row.key.as_deref());
             // The fast path must agree with the engine byte for byte: every
             // test run checks it on every row it renders.
             #[cfg(debug_assertions)]
@@ -41,6 +41,20 @@ impl Compiled {
             return Ok(out);
         }
         self.render_engine(f, ctx, row)
+    }
+
+    /// Whether the row passes `data.where` (field `i`).
+    fn passes(&self, i: usize, ctx: &Value, row: &RowRef) -> Result<bool, Diagnostic> {
+        if let (Some(fast), Some(row_ctx)) =
+            (&self.fields[i].fast, ctx.downcast_object_ref::<RowCtx>())
+            && let Some(pass) = fast.test(&row_ctx.values)
+        {
+            // Debug builds also render it (and so compare with the engine).
+            #[cfg(debug_assertions)]
+            assert_eq!(Some(pass), self.render_field(i, ctx, row).ok().map(|s| s == "true"));
+            return Ok(pass);
+        }
+        Ok(self.render_field(i, ctx, row)? == "true")
     }
 
     fn render_engine(
@@ -77,30 +91,36 @@ impl Compiled {
                     .hint("every row needs a non-empty key: check the key column for blank cells"),
             ]);
         }
-        row_ref.key = Some(key.clone());
-        match Arc::get_mut(&mut ctx) {
-            Some(ctx_mut) => ctx_mut.key = Some(key.clone()),
-            // A template kept a reference to the context; copy it once.
-            None => {
-                let values = ctx.values.clone();
-                ctx = Arc::new(RowCtx {
-                    header: self.header.clone(),
-                    values,
-                    vars: self.vars.clone(),
-                    key: Some(key.clone()),
-                });
+        // Only the template engine reads `key` from the context (fast
+        // renders take it from the row reference); debug builds run the
+        // engine beside every fast render.
+        if self.engine_renders || cfg!(debug_assertions) {
+            match Arc::get_mut(&mut ctx) {
+                Some(ctx_mut) => ctx_mut.key = Some(key.clone()),
+                // A template kept a reference to the context; copy it once.
+                None => {
+                    let values = ctx.values.clone();
+                    ctx = Arc::new(RowCtx {
+                        header: self.header.clone(),
+                        values,
+                        vars: self.vars.clone(),
+                        key: Some(key.clone()),
+                    });
+                }
             }
         }
+        row_ref.key = Some(key);
         let ctx_value = Value::from_dyn_object(ctx);
         if let Some(fi) = self.filter
-            && self.render_field(fi, &ctx_value, &row_ref).map_err(|d| vec![d])? != "true"
+            && !self.passes(fi, &ctx_value, &row_ref).map_err(|d| vec![d])?
         {
             return Ok(None);
         }
         let mut rendered: Vec<Option<String>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
-            if f.path == "data.key" || f.path == "data.where" {
+            // Plain fields are read from the manifest by the builder.
+            if !f.templated || i == key_idx || Some(i) == self.filter {
                 continue;
             }
             match self.render_field(i, &ctx_value, &row_ref) {
@@ -113,7 +133,9 @@ impl Compiled {
         }
         let mut b = Builder {
             c: self,
-            rendered: &rendered,
+            rendered,
+            #[cfg(debug_assertions)]
+            taken: vec![false; self.fields.len()],
             row: &row_ref,
             problems: Vec::new(),
             uploads: Vec::new(),
@@ -143,6 +165,7 @@ impl Compiled {
             }
         }
         let uploads = b.uploads;
+        let key = row_ref.key.unwrap_or_default();
         Ok(Some(Job { key, line, request, download, uploads, digest: None }))
     }
 
@@ -159,7 +182,11 @@ impl Compiled {
 /// Builds the typed request from rendered fields.
 struct Builder<'a> {
     c: &'a Compiled,
-    rendered: &'a [Option<String>],
+    /// Rendered fields, moved into the request as it is built.
+    rendered: Vec<Option<String>>,
+    /// Which fields were moved out: each is read once per row.
+    #[cfg(debug_assertions)]
+    taken: Vec<bool>,
     row: &'a RowRef,
     problems: Vec<Diagnostic>,
     uploads: Vec<Arc<LocalFile>>,
@@ -167,10 +194,17 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     /// The rendered text of a field; empty renders count as absent.
-    fn text<'p>(&self, at: impl Into<At<'p>>) -> Option<String> {
+    /// Each field is read once per row: its rendered text moves into the
+    /// request instead of being copied.
+    fn text<'p>(&mut self, at: impl Into<At<'p>>) -> Option<String> {
         let i = self.c.lookup(at.into())?;
         let f = &self.c.fields[i];
-        let s = if f.templated { self.rendered[i].clone()? } else { f.source.clone() };
+        #[cfg(debug_assertions)]
+        {
+            assert!(!self.taken[i], "field {} read twice", f.path);
+            self.taken[i] = true;
+        }
+        let s = if f.templated { self.rendered[i].take()? } else { f.source.clone() };
         if s.trim().is_empty() { None } else { Some(s) }
     }
 
@@ -583,7 +617,20 @@ impl Builder<'_> {
     /// The download path: relative, inside the manifest's folder.
     fn download(&mut self) -> Option<PathBuf> {
         let raw = self.text("output.download")?;
-        let p = Path::new(raw.trim());
+        let trimmed = raw.trim();
+        // Most paths are plain relative `a/b/c.mp4`: already in the form
+        // the general case below normalizes to, at a fraction of the cost.
+        let plain = !trimmed.contains(['\\', ':'])
+            && trimmed.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+        if plain {
+            let path = PathBuf::from(trimmed);
+            debug_assert_eq!(
+                path,
+                path.components().filter(|c| !matches!(c, Component::CurDir)).collect::<PathBuf>()
+            );
+            return Some(path);
+        }
+        let p = Path::new(trimmed);
         let escapes = p.is_absolute()
             || p.components().any(|c| {
                 matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_))

@@ -1,7 +1,7 @@
 //! Step 2, compilation: every templated field of the manifest, compiled
 //! once and checked against the CSV header and `vars` before any row.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use minijinja::Environment;
@@ -105,11 +105,14 @@ fn where_inner(filter: &str) -> Option<&str> {
 pub struct Compiled {
     pub(super) env: Environment<'static>,
     pub(super) fields: Vec<Field>,
-    pub(super) index: HashMap<FieldPath, usize>,
+    /// Looked up a dozen times per row: a fast hasher, not SipHash.
+    pub(super) index: foldhash::HashMap<FieldPath, usize>,
     pub(super) vars: Value,
     pub(super) header: Arc<Header>,
     pub(super) manifest: LoadedManifest,
     pub(super) filter: Option<usize>,
+    /// Some templated field needs the template engine (no fast path).
+    pub(super) engine_renders: bool,
     pub(super) files: FileCache,
     /// Per scene, `(leaf, field)` for the builder's [`At::Scene`] lookups.
     pub(super) scene_fields: Vec<Vec<(String, usize)>>,
@@ -311,7 +314,7 @@ impl Compiled {
             .iter()
             .enumerate()
             .map(|(i, f)| (f.path.clone(), i))
-            .collect::<HashMap<_, _>>();
+            .collect::<foldhash::HashMap<_, _>>();
         let filter = index.get("data.where").copied();
         let mut scene_fields: Vec<Vec<(String, usize)>> = Vec::new();
         for (fi, f) in c.fields.iter().enumerate() {
@@ -323,7 +326,9 @@ impl Compiled {
             }
             scene_fields[n].push((leaf.to_owned(), fi));
         }
+        let engine_renders = c.fields.iter().any(|f| f.templated && f.fast.is_none());
         let mut compiled = Compiled {
+            engine_renders,
             env,
             fields: c.fields,
             index,

@@ -7,6 +7,7 @@
 //! render is compared with minijinja's (see `build.rs`), so the test corpus
 //! checks the two agree.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::dataset::Header;
@@ -53,6 +54,7 @@ pub(super) enum Filter {
     FirstWord,
     Lower,
     Upper,
+    NameCase,
     Default(String),
 }
 
@@ -109,6 +111,15 @@ impl Fast {
         Some(Fast::Compare { column, equal, text })
     }
 
+    /// A comparison's outcome without rendering it: `Some(true)` where
+    /// [`Fast::render`] renders `true`; `None` for other templates.
+    pub(super) fn test(&self, values: &[String]) -> Option<bool> {
+        match self {
+            Fast::Compare { column, equal, text } => Some((values[*column] == *text) == *equal),
+            Fast::Parts(_) => None,
+        }
+    }
+
     /// Renders one row.
     pub(super) fn render(&self, values: &[String], key: Option<&str>) -> String {
         match self {
@@ -120,7 +131,17 @@ impl Fast {
                 }
             }
             Fast::Parts(parts) => {
-                let mut out = String::new();
+                // Room for the text and the raw values: filters seldom grow them.
+                let room = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text(t) => t.len(),
+                        Part::Expr(Src::Column(c), _) => values[*c].len(),
+                        Part::Expr(Src::Key, _) => key.map_or(0, str::len),
+                        Part::Expr(Src::Text(t), _) => t.len(),
+                    })
+                    .sum();
+                let mut out = String::with_capacity(room);
                 for part in parts {
                     match part {
                         Part::Text(t) => out.push_str(t),
@@ -130,11 +151,7 @@ impl Fast {
                                 Src::Key => key.unwrap_or(""),
                                 Src::Text(t) => t,
                             };
-                            if filters.is_empty() {
-                                out.push_str(value);
-                            } else {
-                                out.push_str(&apply(value, filters));
-                            }
+                            out.push_str(&apply(value, filters));
                         }
                     }
                 }
@@ -144,18 +161,21 @@ impl Fast {
     }
 }
 
-fn apply(value: &str, filters: &[Filter]) -> String {
-    let mut v = value.to_owned();
+/// Runs the filters; the ones that only cut (`trim`, `first_word`) or
+/// replace (`default`) borrow instead of allocating.
+fn apply<'a>(value: &'a str, filters: &'a [Filter]) -> Cow<'a, str> {
+    let mut v = Cow::Borrowed(value);
     for f in filters {
         v = match f {
-            Filter::Slug => slug(&v),
-            Filter::Trim => v.trim().to_owned(),
-            Filter::FirstWord => v.split_whitespace().next().unwrap_or("").to_owned(),
-            Filter::Lower => v.to_lowercase(),
-            Filter::Upper => v.to_uppercase(),
+            Filter::Slug => Cow::Owned(slug(&v)),
+            Filter::Trim => cut(v, str::trim),
+            Filter::FirstWord => cut(v, |s| s.split_whitespace().next().unwrap_or("")),
+            Filter::Lower => Cow::Owned(v.to_lowercase()),
+            Filter::Upper => Cow::Owned(v.to_uppercase()),
+            Filter::NameCase => name_case(v),
             Filter::Default(text) => {
                 if v.trim().is_empty() {
-                    text.clone()
+                    Cow::Borrowed(text.as_str())
                 } else {
                     v
                 }
@@ -163,6 +183,46 @@ fn apply(value: &str, filters: &[Filter]) -> String {
         };
     }
     v
+}
+
+/// [`crate::filters::name_case`], without copying ASCII text that is
+/// already capitalized (most names in a CSV).
+fn name_case(v: Cow<'_, str>) -> Cow<'_, str> {
+    if !v.is_ascii() {
+        return Cow::Owned(crate::filters::name_case(&v));
+    }
+    // For ASCII, `char::is_whitespace` is exactly 9..=13 and space.
+    let breaks = |b: u8| matches!(b, b'\t'..=b'\r' | b' ' | b'-');
+    let starts = |s: &str| {
+        let mut at_start = true;
+        s.bytes()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let lower = at_start && b.is_ascii_lowercase();
+                at_start = breaks(b);
+                lower.then_some(i)
+            })
+            .collect::<Vec<_>>()
+    };
+    let lower = starts(&v);
+    if lower.is_empty() {
+        return v;
+    }
+    let mut out = v.into_owned();
+    for i in lower {
+        if let Some(c) = out.get_mut(i..=i) {
+            c.make_ascii_uppercase();
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A part of `v`: borrowed when `v` is, copied only when `v` was owned.
+fn cut<'a>(v: Cow<'a, str>, part: impl for<'s> Fn(&'s str) -> &'s str) -> Cow<'a, str> {
+    match v {
+        Cow::Borrowed(s) => Cow::Borrowed(part(s)),
+        Cow::Owned(s) => Cow::Owned(part(&s).to_owned()),
+    }
 }
 
 /// `name | filter | default('x')`.
@@ -194,6 +254,7 @@ fn expression(
             "first_word" => Filter::FirstWord,
             "lower" => Filter::Lower,
             "upper" => Filter::Upper,
+            "name_case" => Filter::NameCase,
             _ => {
                 let args = f.strip_prefix("default").or_else(|| f.strip_prefix('d'))?;
                 let arg = args.trim().strip_prefix('(')?.strip_suffix(')')?;
@@ -216,4 +277,76 @@ fn literal(s: &str) -> Option<String> {
     let text = s.strip_prefix(quote)?.strip_suffix(quote)?;
     let plain = !text.contains(quote) && !text.contains(['\\', '{', '}']);
     plain.then(|| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header with the one column `name`.
+    fn header() -> (tempfile::TempDir, Header) {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("d.csv");
+        std::fs::write(&csv, "name\nx\n").unwrap();
+        let header = crate::dataset::Dataset::open(&csv).unwrap().header().as_ref().clone();
+        (dir, header)
+    }
+
+    #[test]
+    fn fast_filters_render_exactly_what_minijinja_renders() {
+        let (_dir, header) = header();
+        let env = super::super::env::environment();
+        let templates = [
+            "Welcome, {{ name | name_case }}",
+            "{{ name | trim | name_case }}!",
+            "Hi {{ name | trim | first_word }}! Bye",
+            "{{ name | first_word | name_case }}",
+            "{{ name | default('Friend') | name_case }}",
+            "{{ name | name_case | default('Friend') }}",
+            "{{ name | d(\"x\") | upper }}",
+            "{{ name | lower }}/{{ name | slug }}.mp4",
+            "{{ name | trim | default('a b') | first_word }}",
+        ];
+        let values = [
+            "O'Neil",
+            "o'neil",
+            "  shaun \"sonny\" o'neil  ",
+            "",
+            "   ",
+            "\t\n",
+            "josé álvarez",
+            "mary-jane mcDonald",
+            "ǆemal ǉubović",
+            "straße",
+            "ﬁsh ﬂour",
+            "i̇stanbul",
+            "ß",
+            "日本 語",
+            "a\u{00A0}b\u{2003}c",
+            "-dash --double",
+            "a\x0bb\x0cc\rd\x1fe",
+            "Already Capitalized",
+            "x",
+            "Ωmega ωmega",
+        ];
+        for t in templates {
+            let fast = Fast::parse(t, &header, &BTreeMap::new(), true)
+                .unwrap_or_else(|| panic!("{t} should be fast"));
+            for v in values {
+                let engine = env
+                    .render_str(t, minijinja::context! { name => v })
+                    .unwrap_or_else(|e| panic!("{t}: {e}"));
+                assert_eq!(fast.render(&[v.to_owned()], None), engine, "{t} on {v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn name_case_keeps_the_rest_of_the_name_unlike_title() {
+        let (_dir, header) = header();
+        let fast = Fast::parse("{{ name | name_case }}", &header, &BTreeMap::new(), true).unwrap();
+        assert_eq!(fast.render(&["o'Neil mcDonald".into()], None), "O'Neil McDonald");
+        // `title` is Jinja's, with other rules: left to the engine.
+        assert!(Fast::parse("{{ name | title }}", &header, &BTreeMap::new(), true).is_none());
+    }
 }

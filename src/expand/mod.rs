@@ -21,6 +21,7 @@ mod diagnose;
 mod env;
 mod fast;
 mod job;
+pub(crate) mod lanes;
 mod provenance;
 
 pub use compile::Compiled;

@@ -57,11 +57,12 @@ impl Checker {
         self.out.push(Violation { param: param.into(), message: message.into() });
     }
 
-    fn range(&mut self, param: String, value: Option<f64>, (lo, hi): (f64, f64)) {
+    /// `param` is built only for a failure: checks run on every row.
+    fn range(&mut self, param: impl FnOnce() -> String, value: Option<f64>, (lo, hi): (f64, f64)) {
         if let Some(v) = value
             && (!(lo..=hi).contains(&v) || v.is_nan())
         {
-            self.fail(param, format!("Input should be between {lo} and {hi}, got {v}."));
+            self.fail(param(), format!("Input should be between {lo} and {hi}, got {v}."));
         }
     }
 
@@ -93,30 +94,31 @@ impl Checker {
         }
     }
 
-    fn voice_settings(&mut self, at: &str, vs: &VoiceSettings) {
-        self.range(format!("{at}.speed"), vs.speed, SPEED_RANGE);
-        self.range(format!("{at}.pitch"), vs.pitch, PITCH_RANGE);
-        self.range(format!("{at}.volume"), vs.volume, (0.0, 1.0));
-        let es = format!("{at}.engine_settings");
+    /// `at` builds the path of `voice_settings` when a check fails.
+    fn voice_settings(&mut self, at: &dyn Fn() -> String, vs: &VoiceSettings) {
+        self.range(|| format!("{}.speed", at()), vs.speed, SPEED_RANGE);
+        self.range(|| format!("{}.pitch", at()), vs.pitch, PITCH_RANGE);
+        self.range(|| format!("{}.volume", at()), vs.volume, (0.0, 1.0));
+        let es = || format!("{}.engine_settings", at());
         match &vs.engine_settings {
             Some(EngineSettings::Elevenlabs {
                 model, similarity_boost, stability, style, ..
             }) => {
-                self.range(format!("{es}.similarity_boost"), *similarity_boost, (0.0, 1.0));
+                self.range(|| format!("{}.similarity_boost", es()), *similarity_boost, (0.0, 1.0));
                 match (model, stability) {
                     (Some(ElevenLabsModel::ElevenV3), Some(v)) if ![0.0, 0.5, 1.0].contains(v) => {
                         self.fail(
-                            format!("{es}.stability"),
+                            format!("{}.stability", es()),
                             format!("For eleven_v3, stability must be 0, 0.5, or 1, got {v}."),
                         )
                     }
-                    _ => self.range(format!("{es}.stability"), *stability, (0.0, 1.0)),
+                    _ => self.range(|| format!("{}.stability", es()), *stability, (0.0, 1.0)),
                 }
-                self.range(format!("{es}.style"), *style, (0.0, 1.0));
+                self.range(|| format!("{}.style", es()), *style, (0.0, 1.0));
             }
             Some(EngineSettings::Fish { similarity, stability, .. }) => {
-                self.range(format!("{es}.similarity"), *similarity, (0.0, 1.0));
-                self.range(format!("{es}.stability"), *stability, (0.0, 1.0));
+                self.range(|| format!("{}.similarity", es()), *similarity, (0.0, 1.0));
+                self.range(|| format!("{}.stability", es()), *stability, (0.0, 1.0));
             }
             Some(EngineSettings::Starfish) | None => {}
         }
@@ -157,7 +159,7 @@ impl Checker {
             self.fail(p("audio_url"), "'audio_url' must be a public https:// URL.");
         }
         if let Some(vs) = s.voice_settings {
-            self.voice_settings(&p("voice_settings"), vs);
+            self.voice_settings(&|| p("voice_settings"), vs);
         }
     }
 
@@ -208,15 +210,15 @@ impl Checker {
 
     fn watermark(&mut self, wm: &Watermark) {
         self.asset("watermark.image", &wm.image);
-        self.range("watermark.opacity".into(), wm.opacity, (0.0, 1.0));
+        self.range(|| "watermark.opacity".into(), wm.opacity, (0.0, 1.0));
         if let Some(scale) = wm.scale
             && (scale <= 0.0 || scale.is_nan())
         {
             self.fail("watermark.scale", "'scale' must be greater than 0.");
         }
         if let Some(pl) = &wm.placement {
-            self.range("watermark.placement.offset_x".into(), pl.offset_x, (-1.0, 1.0));
-            self.range("watermark.placement.offset_y".into(), pl.offset_y, (-1.0, 1.0));
+            self.range(|| "watermark.placement.offset_x".into(), pl.offset_x, (-1.0, 1.0));
+            self.range(|| "watermark.placement.offset_y".into(), pl.offset_y, (-1.0, 1.0));
         }
     }
 
@@ -459,7 +461,7 @@ fn check_scene(c: &mut Checker, at: &str, scene: &StudioScene) {
             c.asset(&join(at, "source"), source);
             let narrated = script.is_some() || audio_url.is_some() || audio_asset_id.is_some();
             if let Some(pb) = playback {
-                c.range(join(at, "playback.volume"), pb.volume, (0.0, 1.0));
+                c.range(|| join(at, "playback.volume"), pb.volume, (0.0, 1.0));
                 if pb.mode.is_some() && !narrated {
                     c.fail(
                         join(at, "playback.mode"),
@@ -560,7 +562,7 @@ pub fn check_generate(req: &GenerateFromTemplate) -> Vec<Violation> {
             }
             super::wire::TemplateVariable::Video { asset, volume, .. } => {
                 c.asset(&format!("{at}.asset"), asset);
-                c.range(format!("{at}.volume"), *volume, (0.0, 1.0));
+                c.range(|| format!("{at}.volume"), *volume, (0.0, 1.0));
             }
             _ => {}
         }

@@ -7,11 +7,11 @@ mod fields;
 pub mod pipeline;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::{Dataset, RawRows, Row};
 use crate::diag::Diagnostic;
 use crate::expand::{Provenance, RowIds};
 use crate::heygen::rules;
@@ -23,6 +23,10 @@ pub use fields::manifest_field;
 /// Rows per unit of work handed to a worker: large enough that channel
 /// traffic is noise, small enough that memory stays flat.
 const CHUNK: usize = 256;
+
+/// Chunk buffers kept for reuse: more than are in flight at once on a
+/// machine of a few cores; beyond that they are freed.
+const SPARE: usize = 16;
 
 /// Chunks in flight per worker (read ahead, being expanded, waiting to be
 /// taken in order): bounds memory whatever the row count.
@@ -45,8 +49,11 @@ pub struct Expansion {
     account: Option<Arc<str>>,
     threads: usize,
     pipeline: Option<Pipeline>,
-    /// Chunks that arrived before their turn.
-    early: BTreeMap<u64, Vec<Expanded>>,
+    /// Chunks that arrived before their turn, and where each ends.
+    early: BTreeMap<u64, (Vec<Expanded>, u64)>,
+    /// Where in the file the rows taken so far end, of `size` bytes.
+    offset: u64,
+    size: u64,
     current: VecDeque<Expanded>,
     next_chunk: u64,
     /// Data rows read.
@@ -79,37 +86,91 @@ enum Expanded {
     Invalid(Vec<Diagnostic>),
 }
 
-/// Rows as the reader hands them to workers.
-type Chunk = Vec<Result<Row, Diagnostic>>;
+/// Rows as the reader hands them to workers (raw: a few buffers), and how
+/// far into the file they go.
+struct Chunk {
+    rows: RawRows,
+    offset: u64,
+}
+
+/// Chunk buffers workers are done with, for the reader to fill again:
+/// buffers freed on one thread and allocated anew on another would keep
+/// the allocator taking fresh pages from the system.
+type Spare = Mutex<Vec<RawRows>>;
 
 /// A worker's chunk, or the panic that stopped it (re-raised on the
-/// caller's thread: a bug must not pass for the end of the data).
-type Done = std::thread::Result<Vec<Expanded>>;
+/// caller's thread: a bug must not pass for the end of the data), and how
+/// far into the file it goes.
+type Done = (std::thread::Result<Vec<Expanded>>, u64);
 
 /// The reader and worker threads, and where their results arrive.
 struct Pipeline {
     results: Receiver<(u64, Done)>,
 }
 
-/// Expands one row: render, build, offline checks, and the hash when the
-/// account is known. A pure function of the row, so any thread may run it.
-fn expand(compiled: &Compiled, account: Option<&str>, row: Result<Row, Diagnostic>) -> Expanded {
+/// Expands one row: render, build, offline checks. A pure function of the
+/// row, so any thread may run it.
+fn expand(compiled: &Compiled, row: Result<Row, Diagnostic>) -> Expanded {
     let row = match row {
         Ok(row) => row,
         Err(d) => return Expanded::Invalid(vec![d]),
     };
-    let mut job = match compiled.render(row) {
+    let job = match compiled.render(row) {
         Ok(Some(job)) => job,
         Ok(None) => return Expanded::Skipped,
         Err(problems) => return Expanded::Invalid(problems),
     };
     let problems = offline_checks(&job, compiled.manifest(), compiled.provenance());
     let ids = RowIds::of(&job);
-    if let Some(account) = account {
-        let tag = crate::expand::account_tag(account);
-        job.digest = Some((tag, crate::plan::compute_job_hash(&job, account)));
-    }
     Expanded::Job(Box::new(job), problems, ids)
+}
+
+/// Expands a chunk of rows, then hashes its jobs for `account` together:
+/// hashing many short bodies at once is several times faster than one by
+/// one (see [`crate::expand::lanes`]), and the hashes are the same.
+fn expand_chunk(
+    compiled: &Compiled,
+    account: Option<&str>,
+    csv: &Path,
+    rows: &RawRows,
+) -> Vec<Expanded> {
+    let rows = rows.rows(csv, compiled.header());
+    let mut out: Vec<Expanded> = rows.map(|row| expand(compiled, row)).collect();
+    let Some(account) = account else { return out };
+    thread_local! {
+        /// The chunk's hashed bytes, reused chunk after chunk: a fresh
+        /// buffer this size would be fresh pages from the system each time.
+        static INPUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let hashes = INPUT.with_borrow_mut(|input| {
+        input.clear();
+        let mut ends = Vec::with_capacity(out.len());
+        for e in &out {
+            if let Expanded::Job(job, ..) = e {
+                crate::plan::job_hash_input(job, account, input);
+                ends.push(input.len());
+            }
+        }
+        let mut start = 0;
+        let messages: Vec<&[u8]> = ends
+            .iter()
+            .map(|&end| {
+                let m = &input[start..end];
+                start = end;
+                m
+            })
+            .collect();
+        crate::expand::lanes::hash_many(&messages)
+    });
+    let mut hashes = hashes.into_iter();
+    let tag = crate::expand::account_tag(account);
+    for e in &mut out {
+        if let Expanded::Job(job, ..) = e {
+            let hash = hashes.next().map(|h| h.to_hex().to_string());
+            job.digest = hash.map(|h| (tag, h));
+        }
+    }
+    out
 }
 
 impl Expansion {
@@ -126,6 +187,7 @@ impl Expansion {
         })?;
         let compiled = Compiled::new(manifest, dataset.header().clone())?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let size = std::fs::metadata(dataset.path()).map_or(0, |m| m.len());
         Ok(Expansion {
             compiled: Arc::new(compiled),
             csv: dataset.path().to_owned(),
@@ -135,6 +197,8 @@ impl Expansion {
             threads,
             pipeline: None,
             early: BTreeMap::new(),
+            offset: 0,
+            size,
             current: VecDeque::new(),
             next_chunk: 0,
             rows: 0,
@@ -181,13 +245,17 @@ impl Expansion {
             let workers = self.threads;
             let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(IN_FLIGHT * workers);
             let (done_tx, done_rx) = sync_channel::<(u64, Done)>(IN_FLIGHT * workers);
-            std::thread::spawn(move || read_chunks(&mut dataset, &work_tx));
+            let spare: Arc<Spare> = Arc::default();
+            let reader_spare = spare.clone();
+            std::thread::spawn(move || read_chunks(&mut dataset, &work_tx, &reader_spare));
             let work_rx = Arc::new(Mutex::new(work_rx));
+            let csv: Arc<Path> = Arc::from(self.csv.as_path());
             for _ in 0..workers {
                 let (work, done) = (work_rx.clone(), done_tx.clone());
                 let (compiled, account) = (self.compiled.clone(), self.account.clone());
+                let (csv, spare) = (csv.clone(), spare.clone());
                 std::thread::spawn(move || {
-                    work_chunks(&compiled, account.as_deref(), &work, &done)
+                    work_chunks(&compiled, account.as_deref(), &csv, &work, &done, &spare)
                 });
             }
             self.pipeline = Some(Pipeline { results: done_rx });
@@ -201,15 +269,16 @@ impl Expansion {
             if let Some(e) = self.current.pop_front() {
                 return Some(e);
             }
-            if let Some(chunk) = self.early.remove(&self.next_chunk) {
+            if let Some((chunk, offset)) = self.early.remove(&self.next_chunk) {
                 self.next_chunk += 1;
                 self.current.extend(chunk);
+                self.offset = offset;
                 continue;
             }
             // Every sender gone: the data is exhausted.
-            let (seq, chunk) = self.start()?.results.recv().ok()?;
+            let (seq, (chunk, offset)) = self.start()?.results.recv().ok()?;
             match chunk {
-                Ok(chunk) => self.early.insert(seq, chunk),
+                Ok(chunk) => self.early.insert(seq, (chunk, offset)),
                 Err(panic) => std::panic::resume_unwind(panic),
             };
         }
@@ -226,6 +295,9 @@ impl Expansion {
             }
             Expanded::Invalid(problems) => RowOutcome::Invalid(problems),
             Expanded::Job(job, mut offline, ids) => {
+                if self.unique.full() {
+                    self.expect_rows();
+                }
                 let mut problems = self.unique.check_ids(&job, &ids, self.compiled.manifest());
                 problems.append(&mut offline);
                 RowOutcome::Job(job, problems)
@@ -234,19 +306,29 @@ impl Expansion {
     }
 }
 
+impl Expansion {
+    /// Before the duplicate checks' tables grow: once a tenth of the file
+    /// is read, the rows so far tell how many jobs the whole file holds
+    /// (rows have similar lengths), and the tables grow to that at once.
+    fn expect_rows(&mut self) {
+        if self.offset > 0 && self.offset >= self.size / 10 {
+            let seen = self.unique.len() as u128;
+            let total = seen * u128::from(self.size) / u128::from(self.offset);
+            self.unique.expect(usize::try_from(total).unwrap_or(usize::MAX));
+        }
+    }
+}
+
 /// The reader thread: the CSV in numbered chunks. Stops at the end of the
 /// data or when the expansion is dropped.
-fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
+fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>, spare: &Spare) {
     for seq in 0u64.. {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while chunk.len() < CHUNK {
-            match dataset.next_row() {
-                Some(row) => chunk.push(row),
-                None => break,
-            }
-        }
-        let last = chunk.len() < CHUNK;
-        if (!chunk.is_empty() && work.send((seq, chunk)).is_err()) || last {
+        let mut rows = spare.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+        rows.clear();
+        dataset.read_raw(CHUNK, &mut rows);
+        let last = rows.len() < CHUNK;
+        let chunk = Chunk { rows, offset: dataset.offset() };
+        if (!chunk.rows.is_empty() && work.send((seq, chunk)).is_err()) || last {
             return;
         }
     }
@@ -257,17 +339,24 @@ fn read_chunks(dataset: &mut Dataset, work: &SyncSender<(u64, Chunk)>) {
 fn work_chunks(
     compiled: &Compiled,
     account: Option<&str>,
+    csv: &Path,
     work: &Mutex<Receiver<(u64, Chunk)>>,
     done: &SyncSender<(u64, Done)>,
+    spare: &Spare,
 ) {
     loop {
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok((seq, rows)) = next else { return };
+        let Ok((seq, chunk)) = next else { return };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            rows.into_iter().map(|row| expand(compiled, account, row)).collect()
+            expand_chunk(compiled, account, csv, &chunk.rows)
         }));
+        let mut spare = spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE {
+            spare.push(chunk.rows);
+        }
+        drop(spare);
         let stop = out.is_err();
-        if done.send((seq, out)).is_err() || stop {
+        if done.send((seq, (out, chunk.offset))).is_err() || stop {
             return;
         }
     }
