@@ -163,8 +163,12 @@ fn main() {
         let rss = peak_rss_mb();
         let state = m.report.state_time.as_secs_f64();
         println!(
-            "peak RSS {rss:.0} MB; results+journal writing {state:.1} s = {:.2} % of the run; CPU (user+sys) {:.1} s",
+            "peak RSS {rss:.0} MB; results+journal writing {state:.1} s = {:.2} % of the run ({} checkpoints {:.1} s, {} intent flushes for {} creates); CPU (user+sys) {:.1} s",
             100.0 * state / m.makespan,
+            m.report.checkpoints,
+            m.report.checkpoint_time.as_secs_f64(),
+            m.report.intent_flushes,
+            m.report.accepted,
             cpu_secs()
         );
     }

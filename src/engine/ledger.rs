@@ -233,6 +233,8 @@ impl Coordinator<'_> {
         }
         let end = Instant::now();
         self.state_time += end - started;
+        self.checkpoint_time += end - started;
+        self.checkpoint_count += 1;
         self.checkpoints.written(end, end - started);
     }
 
@@ -245,14 +247,13 @@ impl Coordinator<'_> {
             .iter()
             .filter(|s| s.unanswered)
             .filter_map(|s| {
-                let job = s.job.as_ref()?;
-                let (_, path) = job.job.request.endpoint();
+                let create = s.create.as_ref()?;
                 Some(Record::Intent {
                     key: s.key.clone(),
-                    hash: job.hash.clone(),
+                    hash: s.hash.clone(),
                     idempotency_key: s.idempotency_key.clone(),
-                    path,
-                    body: job.job.request.body_json(),
+                    path: create.path.to_string(),
+                    body: create.body_json(),
                     at: now_rfc3339(),
                 })
             })
@@ -324,6 +325,9 @@ impl Coordinator<'_> {
             detail_calls: self.detail_calls,
             missing_files,
             state_time: self.state_time,
+            checkpoint_time: self.checkpoint_time,
+            checkpoints: self.checkpoint_count,
+            intent_flushes: self.intent_flushes,
             elapsed: self.started.elapsed(),
             unresolved,
             warnings: std::mem::take(&mut self.warnings),

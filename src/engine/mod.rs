@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
 
@@ -42,6 +43,9 @@ use crate::results::{Entry, EntryStatus, ResultsFile, Summary};
 pub use events::{Event, EventSink, NullSink, Progress};
 use limit::InFlightLimit;
 use poll::PollSchedule;
+
+/// Most answers handled in one turn of the drive loop before it launches.
+const READY_BATCH: usize = 256;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -194,6 +198,13 @@ pub struct RunReport {
     pub missing_files: u64,
     /// Time spent writing state: journal appends and results rewrites.
     pub state_time: Duration,
+    /// The part of `state_time` spent at checkpoints (results rewrites and
+    /// journal compactions).
+    pub checkpoint_time: Duration,
+    /// Checkpoints written (the final write included).
+    pub checkpoints: u64,
+    /// Journal flushes of intents: creates launched together share one.
+    pub intent_flushes: u64,
     /// Wall time.
     pub elapsed: Duration,
     /// Rows whose create outcome stays unknown (resolved by the next run).
@@ -254,9 +265,9 @@ impl Phase {
 }
 
 struct Slot {
-    /// The planned job while its create may still be sent; dropped once
-    /// accepted (request bodies are most of a large campaign's memory).
-    job: Option<PlannedJob>,
+    /// The create while it may still be sent; dropped once accepted
+    /// (request bodies are most of a large campaign's memory).
+    create: Option<submit::Create>,
     /// A row of the plan (not an orphan followed to its end).
     planned: bool,
     hash: String,
@@ -361,6 +372,9 @@ struct Coordinator<'a> {
     write_failed: bool,
     checkpoints: ledger::Checkpoints,
     state_time: Duration,
+    checkpoint_time: Duration,
+    checkpoint_count: u64,
+    intent_flushes: u64,
     warnings: Vec<String>,
     retry_rx: Option<mpsc::UnboundedReceiver<RetryNotice>>,
 }
@@ -441,6 +455,9 @@ pub async fn run(
         write_failed: false,
         checkpoints: ledger::Checkpoints::new(now, opts.checkpoint_every, 30),
         state_time: Duration::ZERO,
+        checkpoint_time: Duration::ZERO,
+        checkpoint_count: 0,
+        intent_flushes: 0,
         warnings: Vec::new(),
         retry_rx: retries,
         opts,
@@ -477,12 +494,17 @@ impl<'a> Coordinator<'a> {
             retry_failed: input.retry_failed,
         };
         let base = self.input_base.clone();
-        let plan_hashes: std::collections::HashMap<String, String> =
-            input.jobs.iter().map(|j| (j.job.key.clone(), j.hash.clone())).collect();
-        // Intents this run will not resend keep the journal alive.
+        // Intents this run will not resend keep the journal alive (the
+        // map is built only when there are unanswered intents at all).
+        let unanswered = replayed.values().any(|r| matches!(r, Replayed::Unanswered { .. }));
+        let plan_hashes: std::collections::HashMap<&str, &str> = if unanswered {
+            input.jobs.iter().map(|j| (j.job.key.as_str(), j.hash.as_str())).collect()
+        } else {
+            Default::default()
+        };
         for (key, r) in &replayed {
             if let Replayed::Unanswered { hash, idempotency_key, path, body } = r
-                && plan_hashes.get(key) != Some(hash)
+                && plan_hashes.get(key.as_str()) != Some(&hash.as_str())
             {
                 self.stale_intents.push(Record::Intent {
                     key: key.clone(),
@@ -494,6 +516,7 @@ impl<'a> Coordinator<'a> {
                 });
             }
         }
+        drop(plan_hashes);
         let out = reconcile::reconcile(
             settings,
             previous,
@@ -504,6 +527,7 @@ impl<'a> Coordinator<'a> {
         );
         self.entries = out.entries;
         self.warnings.extend(out.warnings);
+        self.slots.reserve_exact(out.rows.len());
         for row in out.rows {
             let slot = self.slots.len();
             let phase = match row.start {
@@ -523,12 +547,12 @@ impl<'a> Coordinator<'a> {
                 }
             };
             let queued = matches!(phase, Phase::Queued) || row.unanswered;
-            let (planned, hash, estimate, download) = match &row.job {
-                Some(j) => (true, j.hash.clone(), j.estimate, j.job.download.clone()),
-                None => (false, String::new(), Default::default(), None),
+            let (planned, hash, estimate, download, create) = match row.job {
+                Some(j) => (true, j.hash, j.estimate, j.download, j.create),
+                None => (false, String::new(), Default::default(), None, None),
             };
             self.slots.push(Slot {
-                job: if queued { row.job } else { None },
+                create: if queued { create } else { None },
                 planned,
                 hash,
                 estimate,
@@ -595,8 +619,8 @@ impl<'a> Coordinator<'a> {
         let est: f64 = self
             .queue
             .iter()
-            .filter_map(|&i| self.slots[i].job.as_ref())
-            .map(|j| j.estimate.usd)
+            .filter(|&&i| self.slots[i].create.is_some())
+            .map(|&i| self.slots[i].estimate.usd)
             .fold(0.0, |a, b| a + b);
         let e = Event::Planned {
             rows: self.slots.iter().filter(|s| s.planned).count() as u64,
@@ -695,6 +719,15 @@ impl<'a> Coordinator<'a> {
                 msg = work.next(), if !work.is_empty() => {
                     if let Some(m) = msg {
                         self.handle(m, work);
+                    }
+                    // Answers already in are handled before launching
+                    // again, so the creates they free share one journal
+                    // flush (see `launch`).
+                    for _ in 0..READY_BATCH {
+                        match work.next().now_or_never() {
+                            Some(Some(m)) => self.handle(m, work),
+                            _ => break,
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use super::submit::Create;
 use crate::plan::{Change, PlannedJob};
 use crate::results::journal::Replayed;
 use crate::results::{Entry, EntryStatus, ResultsFile};
@@ -23,11 +24,25 @@ pub(super) enum Start {
     Collect,
 }
 
+/// What the run keeps of a planned job: its identity and, while it may
+/// still be sent, its create as bytes (the request tree is dropped here).
+#[derive(Debug)]
+pub(super) struct Planned {
+    /// Job hash.
+    pub hash: String,
+    /// Estimated cost.
+    pub estimate: crate::pricing::Estimate,
+    /// Download path.
+    pub download: Option<PathBuf>,
+    /// The create, for a row queued or resent.
+    pub create: Option<Create>,
+}
+
 /// One row (or one orphan still rendering) as this run takes it on.
 #[derive(Debug)]
 pub(super) struct Row {
     /// The planned job; `None` for an orphan followed to its end.
-    pub job: Option<PlannedJob>,
+    pub job: Option<Planned>,
     /// Row key.
     pub key: String,
     /// The Idempotency-Key a create of it carries.
@@ -73,6 +88,7 @@ pub(super) fn reconcile(
     file_present: impl Fn(&Entry, Option<&PathBuf>) -> bool,
 ) -> Reconciled {
     let mut out = Reconciled::default();
+    out.rows.reserve_exact(jobs.len());
     if let Some(prev) = previous {
         for e in prev.entries {
             out.entries.insert(e.key.clone(), e);
@@ -175,7 +191,15 @@ pub(super) fn reconcile(
         {
             start = Start::Collect;
         }
-        out.rows.push(Row { job: Some(planned), key, idempotency_key: idem, start, unanswered });
+        let create =
+            (start == Start::Queue || unanswered).then(|| Create::of(&planned.job.request));
+        let job = Planned {
+            hash: planned.hash,
+            estimate: planned.estimate,
+            download: planned.job.download,
+            create,
+        };
+        out.rows.push(Row { job: Some(job), key, idempotency_key: idem, start, unanswered });
     }
     // Journal records of rows no longer planned (dropped from the data
     // after a crash): an accepted video is recorded and followed as an

@@ -265,6 +265,45 @@ pub fn apply_all(entries: &mut BTreeMap<String, Entry>, records: &[Record]) {
     }
 }
 
+/// A [`Record::Intent`] borrowing its parts, with the body as the
+/// serialized JSON that is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Intent<'a> {
+    /// Row key.
+    pub key: &'a str,
+    /// Job hash.
+    pub hash: &'a str,
+    /// The Idempotency-Key it carries.
+    pub idempotency_key: &'a str,
+    /// `POST` path.
+    pub path: &'a str,
+    /// The exact body (one JSON value).
+    pub body: &'a [u8],
+    /// When (RFC 3339).
+    pub at: &'a str,
+}
+
+impl Intent<'_> {
+    /// The journal line (with its newline), field for field what
+    /// serializing a [`Record::Intent`] writes.
+    fn line(&self, line: &mut Vec<u8>) -> std::io::Result<()> {
+        line.reserve(self.body.len() + 256);
+        let field = |line: &mut Vec<u8>, name: &[u8], value: &str| {
+            line.extend_from_slice(name);
+            serde_json::to_writer(&mut *line, value).map_err(std::io::Error::other)
+        };
+        field(line, br#"{"event":"intent","key":"#, self.key)?;
+        field(line, br#","hash":"#, self.hash)?;
+        field(line, br#","idempotency_key":"#, self.idempotency_key)?;
+        field(line, br#","path":"#, self.path)?;
+        line.extend_from_slice(br#","body":"#);
+        line.extend_from_slice(self.body);
+        field(line, br#","at":"#, self.at)?;
+        line.extend_from_slice(b"}\n");
+        Ok(())
+    }
+}
+
 /// What the journal says about one row, after replay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Replayed {
@@ -351,6 +390,31 @@ impl Journal {
     pub fn record(&mut self, record: &Record) -> std::io::Result<()> {
         self.write(record)?;
         if record.must_sync() { self.file.sync_data() } else { Ok(()) }
+    }
+
+    /// Appends an intent whose body is already serialized JSON (copied as
+    /// it is, no tree built) and fsyncs it: the same line
+    /// [`Record::Intent`] reads back, at a fraction of the cost.
+    pub fn append_intent(&mut self, intent: &Intent<'_>) -> std::io::Result<()> {
+        self.append_intents(std::iter::once(*intent))
+    }
+
+    /// Appends intents in one write and one fsync (group commit: creates
+    /// launched together share a disk flush). None is sent before this
+    /// returns, so each is on disk before its request leaves.
+    pub fn append_intents<'i>(
+        &mut self,
+        intents: impl Iterator<Item = Intent<'i>>,
+    ) -> std::io::Result<()> {
+        let mut lines = Vec::new();
+        for i in intents {
+            i.line(&mut lines)?;
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&lines)?;
+        self.file.sync_data()
     }
 
     fn write(&mut self, record: &Record) -> std::io::Result<()> {
@@ -459,6 +523,39 @@ mod tests {
             body: serde_json::json!({"type": "avatar"}),
             at: "t".into(),
         }
+    }
+
+    #[test]
+    fn intents_written_from_bytes_read_back_as_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json.journal");
+        let body = br#"{"type":"avatar","script":"say \"hi\"","n":1.5,"z":[1,{"a":null}]}"#;
+        let intent = |key| Intent {
+            key,
+            hash: "h",
+            idempotency_key: "rf:c:k:h",
+            path: "/v3/videos",
+            body,
+            at: "2026-01-01T00:00:00Z",
+        };
+        let mut j = Journal::open(&p).unwrap();
+        j.append_intents([intent("a\"1"), intent("b")].into_iter()).unwrap();
+        j.append_intent(&intent("c")).unwrap();
+        let want = |key: &str| Record::Intent {
+            key: key.into(),
+            hash: "h".into(),
+            idempotency_key: "rf:c:k:h".into(),
+            path: "/v3/videos".into(),
+            body: serde_json::from_slice(body).unwrap(),
+            at: "2026-01-01T00:00:00Z".into(),
+        };
+        let text = std::fs::read_to_string(&p).unwrap();
+        let expected: String = ["a\"1", "b", "c"]
+            .iter()
+            .map(|k| serde_json::to_string(&want(k)).unwrap() + "\n")
+            .collect();
+        assert_eq!(text, expected, "the same bytes as serializing the records");
+        assert_eq!(Journal::read(&p).unwrap(), vec![want("a\"1"), want("b"), want("c")]);
     }
 
     #[test]
