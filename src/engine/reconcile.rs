@@ -3,7 +3,7 @@
 //! collect a finished one, or nothing). A pure function: no network, no
 //! clock; whether a download is on disk is asked through a closure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::submit::Create;
@@ -57,7 +57,7 @@ pub(super) struct Row {
 #[derive(Debug, Default)]
 pub(super) struct Reconciled {
     /// Every entry of the results, updated for this run.
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: super::Entries,
     /// Rows in plan order, then orphans still rendering.
     pub rows: Vec<Row>,
     /// Things the user should know.
@@ -91,7 +91,7 @@ pub(super) fn reconcile(
     out.rows.reserve_exact(jobs.len());
     if let Some(prev) = previous {
         for e in prev.entries {
-            out.entries.insert(e.key.clone(), e);
+            out.entries.insert(e.key.clone(), Box::new(e));
         }
     }
     for key in orphans {
@@ -101,10 +101,9 @@ pub(super) fn reconcile(
     }
     for planned in jobs {
         let key = planned.job.key.clone();
-        let entry = out
-            .entries
-            .entry(key.clone())
-            .or_insert_with(|| Entry::new(key.clone(), planned.job.line, planned.hash.clone()));
+        let entry = out.entries.entry(key.clone()).or_insert_with(|| {
+            Box::new(Entry::new(key.clone(), planned.job.line, planned.hash.clone()))
+        });
         if entry.hash != planned.hash {
             entry.key_generation = 0;
         }
@@ -115,7 +114,7 @@ pub(super) fn reconcile(
         let submit = planned.change.submits(settings.retry_failed) && !settings.follow_only;
         if submit {
             let same = entry.hash == planned.hash;
-            *entry = Entry {
+            **entry = Entry {
                 attempts: if same { entry.attempts } else { 0 },
                 key_generation: if same { entry.key_generation } else { 0 },
                 ..Entry::new(key.clone(), planned.job.line, planned.hash.clone())
@@ -212,7 +211,7 @@ pub(super) fn reconcile(
                 let e = out
                     .entries
                     .entry(key.clone())
-                    .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
+                    .or_insert_with(|| Box::new(Entry::new(key.clone(), 0, hash.clone())));
                 if e.video_id.as_deref() != Some(video_id.as_str()) {
                     e.video_id = Some(video_id);
                     e.status = EntryStatus::Rendering;

@@ -15,6 +15,7 @@
 //! are fsynced in groups ([`Journal::sync`]), since losing one costs a
 //! status call, never a duplicate video.
 
+use std::borrow::BorrowMut;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -161,13 +162,20 @@ impl Record {
 /// already reflects changes nothing, so results file + whole journal is
 /// always the current state. Intents change no entry (they say a create
 /// may exist, which [`Journal::replay`] resolves).
-pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
+///
+/// Entries may be held boxed (`E = Box<Entry>`: the run engine's map of a
+/// large campaign stays compact) or inline.
+pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
+    entries: &mut BTreeMap<String, E>,
+    record: &Record,
+) -> bool {
     match record {
         Record::Intent { .. } => false,
         Record::Accepted { key, hash, video_id, at, idempotency_key } => {
-            let e = entries
+            let e: &mut Entry = entries
                 .entry(key.clone())
-                .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
+                .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()).into())
+                .borrow_mut();
             if e.video_id.as_deref() == Some(video_id.as_str()) {
                 return false;
             }
@@ -186,7 +194,7 @@ pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
             true
         }
         Record::Refused { key, hash, code, message, .. } => {
-            let Some(e) = entries.get_mut(key) else { return false };
+            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
             let error = Some(EntryError { code: code.clone(), message: message.clone() });
             if e.hash != *hash || (e.status == EntryStatus::NotSubmitted && e.error == error) {
                 return false;
@@ -207,7 +215,7 @@ pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
             video_page_url,
             at,
         } => {
-            let Some(e) = entries.get_mut(key) else { return false };
+            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) {
                 return false;
             }
@@ -227,7 +235,7 @@ pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
             true
         }
         Record::Failed { key, video_id, code, message, at } => {
-            let Some(e) = entries.get_mut(key) else { return false };
+            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) || e.status == EntryStatus::Failed {
                 return false;
             }
@@ -239,7 +247,7 @@ pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
             true
         }
         Record::Downloaded { key, video_id, file, file_bytes, captions_file, thumbnail_file } => {
-            let Some(e) = entries.get_mut(key) else { return false };
+            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) {
                 return false;
             }
@@ -259,7 +267,10 @@ pub fn apply(entries: &mut BTreeMap<String, Entry>, record: &Record) -> bool {
 }
 
 /// Applies every record in order (see [`apply`]).
-pub fn apply_all(entries: &mut BTreeMap<String, Entry>, records: &[Record]) {
+pub fn apply_all<E: BorrowMut<Entry> + From<Entry>>(
+    entries: &mut BTreeMap<String, E>,
+    records: &[Record],
+) {
     for r in records {
         apply(entries, r);
     }
