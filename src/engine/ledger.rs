@@ -255,13 +255,13 @@ impl Coordinator<'_> {
             .iter()
             .filter(|s| s.unanswered)
             .filter_map(|s| {
-                let create = s.create.as_ref()?;
+                let p = s.pending.as_ref()?;
                 Some(Record::Intent {
                     key: s.key.clone(),
-                    hash: s.hash.clone(),
-                    idempotency_key: s.idempotency_key.clone(),
-                    path: create.path.to_string(),
-                    body: create.body_json(),
+                    hash: p.hash.clone(),
+                    idempotency_key: p.idempotency_key.clone(),
+                    path: p.create.path.to_string(),
+                    body: p.create.body_json(),
                     at: now_rfc3339(),
                 })
             })

@@ -241,20 +241,25 @@ enum Phase {
     Queued,
     /// Its create is on the wire since `sent`.
     Creating { sent: Instant },
-    /// Accepted, rendering.
-    Rendering {
-        video_id: String,
-        accepted: Instant,
-        /// When a status call (its send time) last found it unfinished;
-        /// `None`: not asked yet in this run.
-        checked: Option<Instant>,
-        last_miss: Option<Instant>,
-        last_status: String,
-        /// Accepted in this run, so its render time is worth learning from.
-        learn: bool,
-    },
+    /// Accepted, rendering (boxed: at most the jobs in flight are, and
+    /// every slot of a large campaign would carry its size).
+    Rendering(Box<Rendering>),
     /// Terminal; fetching details or downloading.
     Finishing,
+}
+
+/// A job HeyGen accepted, while it renders.
+#[derive(Debug, Clone)]
+struct Rendering {
+    video_id: String,
+    accepted: Instant,
+    /// When a status call (its send time) last found it unfinished;
+    /// `None`: not asked yet in this run.
+    checked: Option<Instant>,
+    last_miss: Option<Instant>,
+    last_status: String,
+    /// Accepted in this run, so its render time is worth learning from.
+    learn: bool,
 }
 
 impl Phase {
@@ -264,28 +269,26 @@ impl Phase {
         checked: Option<Instant>,
         learn: bool,
     ) -> Phase {
-        Phase::Rendering {
+        Phase::Rendering(Box::new(Rendering {
             video_id,
             accepted,
             checked,
             last_miss: None,
             last_status: if learn { "waiting".into() } else { String::new() },
             learn,
-        }
+        }))
     }
 }
 
 struct Slot {
-    /// The create while it may still be sent; dropped once accepted
-    /// (request bodies are most of a large campaign's memory).
-    create: Option<submit::Create>,
+    /// The create and its identity while it may still be sent; dropped
+    /// once accepted (request bodies are most of a large campaign's memory).
+    pending: Option<Box<submit::Pending>>,
     /// A row of the plan (not an orphan followed to its end).
     planned: bool,
-    hash: String,
     estimate: crate::pricing::Estimate,
     download: Option<PathBuf>,
     key: String,
-    idempotency_key: String,
     phase: Phase,
     /// A create for this slot was sent and its outcome is not known.
     unanswered: bool,
@@ -558,18 +561,25 @@ impl<'a> Coordinator<'a> {
                 }
             };
             let queued = matches!(phase, Phase::Queued) || row.unanswered;
-            let (planned, hash, estimate, download, create) = match row.job {
-                Some(j) => (true, j.hash, j.estimate, j.download, j.create),
-                None => (false, String::new(), Default::default(), None, None),
+            let (planned, estimate, download, pending) = match row.job {
+                Some(j) => {
+                    let pending = j.create.filter(|_| queued).map(|create| {
+                        Box::new(submit::Pending {
+                            hash: j.hash,
+                            idempotency_key: row.idempotency_key,
+                            create,
+                        })
+                    });
+                    (true, j.estimate, j.download, pending)
+                }
+                None => (false, Default::default(), None, None),
             };
             self.slots.push(Slot {
-                create: if queued { create } else { None },
+                pending,
                 planned,
-                hash,
                 estimate,
                 download,
                 key: row.key,
-                idempotency_key: row.idempotency_key,
                 phase: Phase::Idle,
                 unanswered: row.unanswered,
                 create_failures: 0,
@@ -585,7 +595,7 @@ impl<'a> Coordinator<'a> {
     fn set_phase(&mut self, slot: usize, phase: Phase) {
         match self.slots[slot].phase {
             Phase::Creating { .. } => self.creating -= 1,
-            Phase::Rendering { .. } => {
+            Phase::Rendering(_) => {
                 self.rendering.remove(&slot);
             }
             Phase::Finishing => self.finishing -= 1,
@@ -593,14 +603,14 @@ impl<'a> Coordinator<'a> {
         }
         match phase {
             Phase::Creating { .. } => self.creating += 1,
-            Phase::Rendering { .. } => {
+            Phase::Rendering(_) => {
                 self.rendering.insert(slot);
             }
             Phase::Finishing => self.finishing += 1,
             Phase::Idle | Phase::Queued => {}
         }
-        if matches!(phase, Phase::Rendering { .. })
-            || matches!(self.slots[slot].phase, Phase::Rendering { .. })
+        if matches!(phase, Phase::Rendering(_))
+            || matches!(self.slots[slot].phase, Phase::Rendering(_))
         {
             self.next_poll = None;
         }
@@ -630,7 +640,7 @@ impl<'a> Coordinator<'a> {
         let est: f64 = self
             .queue
             .iter()
-            .filter(|&&i| self.slots[i].create.is_some())
+            .filter(|&&i| self.slots[i].pending.is_some())
             .map(|&i| self.slots[i].estimate.usd)
             .fold(0.0, |a, b| a + b);
         let e = Event::Planned {

@@ -96,6 +96,18 @@ impl Create {
     }
 }
 
+/// What a row needs while its create may still be sent: the create and
+/// the identity its journal records carry.
+#[derive(Debug)]
+pub(super) struct Pending {
+    /// Job hash.
+    pub hash: String,
+    /// The Idempotency-Key the create carries.
+    pub idempotency_key: String,
+    /// The create.
+    pub create: Create,
+}
+
 /// When a create still unanswered gets a second copy: well past its usual
 /// latency (HeyGen's p99 is ~31 s, so never sooner than 2 s, and no later
 /// than 30 s).
@@ -181,7 +193,7 @@ impl<'a> Coordinator<'a> {
                 break;
             }
             self.queue.pop_front();
-            if self.slots[slot].create.is_none() {
+            if self.slots[slot].pending.is_none() {
                 continue;
             }
             committed += est;
@@ -198,13 +210,13 @@ impl<'a> Coordinator<'a> {
                 let slots = &self.slots;
                 j.append_intents(batch.iter().filter_map(|&i| {
                     let s = &slots[i];
-                    let c = s.create.as_ref()?;
+                    let p = s.pending.as_deref()?;
                     Some(Intent {
                         key: &s.key,
-                        hash: &s.hash,
-                        idempotency_key: &s.idempotency_key,
-                        path: &c.path,
-                        body: &c.body,
+                        hash: &p.hash,
+                        idempotency_key: &p.idempotency_key,
+                        path: &p.create.path,
+                        body: &p.create.body,
                         at: &at,
                     })
                 }))
@@ -229,9 +241,10 @@ impl<'a> Coordinator<'a> {
     /// Sends the create of `slot`, whose intent is on disk.
     fn send_create(&mut self, work: &mut Work<'a>, slot: usize, now: Instant) {
         let s = &self.slots[slot];
-        let Some(create) = s.create.clone() else { return };
+        let Some(p) = s.pending.as_deref() else { return };
+        let create = p.create.clone();
         let key = s.key.clone();
-        let idem = s.idempotency_key.clone();
+        let idem = p.idempotency_key.clone();
         self.in_flight += 1;
         self.set_phase(slot, Phase::Creating { sent: now });
         self.slots[slot].unanswered = true;
@@ -281,7 +294,6 @@ impl<'a> Coordinator<'a> {
         };
         self.in_flight -= 1;
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].hash.clone();
         let est = self.slots[slot].estimate.usd;
         let verdict = classify(result);
         let transport = matches!(verdict, Verdict::Unknown { transport: true, .. });
@@ -300,7 +312,11 @@ impl<'a> Coordinator<'a> {
             Verdict::Accepted(video_id) => {
                 self.slots[slot].unanswered = false;
                 // Never sent again: free the request body.
-                self.slots[slot].create = None;
+                let (hash, idempotency_key) = self.slots[slot]
+                    .pending
+                    .take()
+                    .map(|p| (p.hash, p.idempotency_key))
+                    .unwrap_or_default();
                 self.accepted += 1;
                 self.in_flight += 1;
                 self.set_phase(slot, Phase::rendering(video_id.clone(), now, Some(now), true));
@@ -311,7 +327,7 @@ impl<'a> Coordinator<'a> {
                     hash,
                     video_id: video_id.clone(),
                     at: now_rfc3339(),
-                    idempotency_key: self.slots[slot].idempotency_key.clone(),
+                    idempotency_key,
                 });
                 self.emit(Event::Accepted { key, video_id });
             }
@@ -374,8 +390,11 @@ impl<'a> Coordinator<'a> {
     /// A create HeyGen refused: no video exists, the row is not submitted.
     fn refuse(&mut self, slot: usize, code: &str, message: &str) {
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].hash.clone();
-        let idempotency_key = self.slots[slot].idempotency_key.clone();
+        let (hash, idempotency_key) = self.slots[slot]
+            .pending
+            .as_deref()
+            .map(|p| (p.hash.clone(), p.idempotency_key.clone()))
+            .unwrap_or_default();
         self.slots[slot].unanswered = false;
         self.set_phase(slot, Phase::Idle);
         self.record(Record::Refused {
