@@ -140,7 +140,7 @@ impl<'a> Coordinator<'a> {
             }
         };
         self.reachable(now, false);
-        match detail(&v, self.entries.get(&key).map(|e| &**e)) {
+        match detail(&v, self.entries.get(&key)) {
             Detail::StillRendering => {
                 self.release_token(slot);
                 self.in_flight += 1;

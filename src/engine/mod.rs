@@ -53,10 +53,7 @@ const CHECKPOINT_RATIO: u32 = 60;
 /// Most answers handled in one turn of the drive loop before it launches.
 const READY_BATCH: usize = 256;
 
-/// Results entries by key. Boxed: a B-tree node holds 11 values and is
-/// about half full when keys arrive in order, so inline entries (~500
-/// bytes each) would waste half the map; boxed, the map is pointers.
-type Entries = BTreeMap<String, Box<Entry>>;
+use ledger::Entries;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -417,7 +414,7 @@ pub async fn run(
         journal: Some(journal),
         stale_intents: Vec::new(),
         results: ResultsFile::new(&input.campaign, &input.account, input.shard.clone()),
-        entries: BTreeMap::new(),
+        entries: Entries::default(),
         summary: Summary::default(),
         slots: Vec::new(),
         queue: VecDeque::new(),

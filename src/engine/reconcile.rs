@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::submit::Create;
 use crate::plan::{Change, PlannedJob};
-use crate::results::journal::Replayed;
+use crate::results::journal::{EntryMap, Replayed};
 use crate::results::{Entry, EntryStatus, ResultsFile};
 
 /// What a row starts this run as.
@@ -89,9 +89,10 @@ pub(super) fn reconcile(
 ) -> Reconciled {
     let mut out = Reconciled::default();
     out.rows.reserve_exact(jobs.len());
+    out.entries.reserve(previous.as_ref().map_or(0, |p| p.entries.len()) + jobs.len());
     if let Some(prev) = previous {
         for e in prev.entries {
-            out.entries.insert(e.key.clone(), Box::new(e));
+            out.entries.insert(e);
         }
     }
     for key in orphans {
@@ -101,8 +102,8 @@ pub(super) fn reconcile(
     }
     for planned in jobs {
         let key = planned.job.key.clone();
-        let entry = out.entries.entry(key.clone()).or_insert_with(|| {
-            Box::new(Entry::new(key.clone(), planned.job.line, planned.hash.clone()))
+        let entry = out.entries.entry_or_insert(&key, || {
+            Entry::new(key.clone(), planned.job.line, planned.hash.clone())
         });
         if entry.hash != planned.hash {
             entry.key_generation = 0;
@@ -114,7 +115,7 @@ pub(super) fn reconcile(
         let submit = planned.change.submits(settings.retry_failed) && !settings.follow_only;
         if submit {
             let same = entry.hash == planned.hash;
-            **entry = Entry {
+            *entry = Entry {
                 attempts: if same { entry.attempts } else { 0 },
                 key_generation: if same { entry.key_generation } else { 0 },
                 ..Entry::new(key.clone(), planned.job.line, planned.hash.clone())
@@ -208,10 +209,7 @@ pub(super) fn reconcile(
     for (key, state) in rest {
         match state {
             Replayed::Accepted { hash, video_id, at, idempotency_key } => {
-                let e = out
-                    .entries
-                    .entry(key.clone())
-                    .or_insert_with(|| Box::new(Entry::new(key.clone(), 0, hash.clone())));
+                let e = out.entries.entry_or_insert(&key, || Entry::new(key.clone(), 0, hash.clone()));
                 if e.video_id.as_deref() != Some(video_id.as_str()) {
                     e.video_id = Some(video_id);
                     e.status = EntryStatus::Rendering;

@@ -157,25 +157,37 @@ impl Record {
     }
 }
 
+/// Results entries by key, as [`apply`] updates them.
+pub trait EntryMap {
+    /// The entry of `key`.
+    fn entry_mut(&mut self, key: &str) -> Option<&mut Entry>;
+    /// The entry of `key`, made by `new` when there is none.
+    fn entry_or_insert(&mut self, key: &str, new: impl FnOnce() -> Entry) -> &mut Entry;
+}
+
+impl<E: BorrowMut<Entry> + From<Entry>> EntryMap for BTreeMap<String, E> {
+    fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        self.get_mut(key).map(BorrowMut::borrow_mut)
+    }
+
+    fn entry_or_insert(&mut self, key: &str, new: impl FnOnce() -> Entry) -> &mut Entry {
+        self.entry(key.to_owned()).or_insert_with(|| new().into()).borrow_mut()
+    }
+}
+
 /// Applies one record onto the results entries; returns whether anything
 /// changed. Pure and idempotent: replaying a record the results file
 /// already reflects changes nothing, so results file + whole journal is
 /// always the current state. Intents change no entry (they say a create
 /// may exist, which [`Journal::replay`] resolves).
 ///
-/// Entries may be held boxed (`E = Box<Entry>`: the run engine's map of a
-/// large campaign stays compact) or inline.
-pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
-    entries: &mut BTreeMap<String, E>,
-    record: &Record,
-) -> bool {
+/// Entries may be held in a map or in the run engine's compact store
+/// ([`EntryMap`]).
+pub fn apply(entries: &mut impl EntryMap, record: &Record) -> bool {
     match record {
         Record::Intent { .. } => false,
         Record::Accepted { key, hash, video_id, at, idempotency_key } => {
-            let e: &mut Entry = entries
-                .entry(key.clone())
-                .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()).into())
-                .borrow_mut();
+            let e = entries.entry_or_insert(key, || Entry::new(key.clone(), 0, hash.clone()));
             if e.video_id.as_deref() == Some(video_id.as_str()) {
                 return false;
             }
@@ -194,7 +206,7 @@ pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
             true
         }
         Record::Refused { key, hash, code, message, .. } => {
-            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
+            let Some(e) = entries.entry_mut(key) else { return false };
             let error = Some(EntryError { code: code.clone(), message: message.clone() });
             if e.hash != *hash || (e.status == EntryStatus::NotSubmitted && e.error == error) {
                 return false;
@@ -215,7 +227,7 @@ pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
             video_page_url,
             at,
         } => {
-            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
+            let Some(e) = entries.entry_mut(key) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) {
                 return false;
             }
@@ -235,7 +247,7 @@ pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
             true
         }
         Record::Failed { key, video_id, code, message, at } => {
-            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
+            let Some(e) = entries.entry_mut(key) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) || e.status == EntryStatus::Failed {
                 return false;
             }
@@ -247,7 +259,7 @@ pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
             true
         }
         Record::Downloaded { key, video_id, file, file_bytes, captions_file, thumbnail_file } => {
-            let Some(e) = entries.get_mut(key).map(BorrowMut::borrow_mut) else { return false };
+            let Some(e) = entries.entry_mut(key) else { return false };
             if e.video_id.as_deref() != Some(video_id.as_str()) {
                 return false;
             }
@@ -267,10 +279,7 @@ pub fn apply<E: BorrowMut<Entry> + From<Entry>>(
 }
 
 /// Applies every record in order (see [`apply`]).
-pub fn apply_all<E: BorrowMut<Entry> + From<Entry>>(
-    entries: &mut BTreeMap<String, E>,
-    records: &[Record],
-) {
+pub fn apply_all(entries: &mut impl EntryMap, records: &[Record]) {
     for r in records {
         apply(entries, r);
     }
