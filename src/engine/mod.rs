@@ -528,64 +528,67 @@ impl<'a> Coordinator<'a> {
             }
         }
         drop(plan_hashes);
-        let out = reconcile::reconcile(
+        self.slots.reserve_exact(input.jobs.len());
+        let out = reconcile::reconcile_each(
             settings,
             previous,
             input.jobs,
             &input.orphans,
             replayed,
             |e, p| ledger::file_present(&base, e, p),
+            |row| self.add_slot(row, now),
         );
         self.entries = out.entries;
         self.warnings.extend(out.warnings);
-        self.slots.reserve_exact(out.rows.len());
-        for row in out.rows {
-            let slot = self.slots.len();
-            let phase = match row.start {
-                reconcile::Start::Idle => Phase::Idle,
-                reconcile::Start::Queue => {
-                    self.queue.push_back(slot);
-                    self.total_to_submit += 1;
-                    Phase::Queued
-                }
-                reconcile::Start::Follow(v) => {
-                    self.in_flight += 1;
-                    Phase::rendering(v, now, None, false)
-                }
-                reconcile::Start::Collect => {
-                    self.download_queue.push_back(slot);
-                    Phase::Finishing
-                }
-            };
-            let queued = matches!(phase, Phase::Queued) || row.unanswered;
-            let (planned, estimate, download, pending) = match row.job {
-                Some(j) => {
-                    let pending = j.create.filter(|_| queued).map(|create| {
-                        Box::new(submit::Pending {
-                            hash: j.hash,
-                            idempotency_key: row.idempotency_key,
-                            create,
-                        })
-                    });
-                    (true, j.estimate, j.download, pending)
-                }
-                None => (false, Default::default(), None, None),
-            };
-            self.slots.push(Slot {
-                pending,
-                planned,
-                estimate,
-                download,
-                key: row.key,
-                phase: Phase::Idle,
-                unanswered: row.unanswered,
-                create_failures: 0,
-                detail_failures: 0,
-                download_failures: 0,
-                download_token: false,
-            });
-            self.set_phase(slot, phase);
-        }
+    }
+
+    /// Takes on a reconciled row.
+    fn add_slot(&mut self, row: reconcile::Row, now: Instant) {
+        let slot = self.slots.len();
+        let phase = match row.start {
+            reconcile::Start::Idle => Phase::Idle,
+            reconcile::Start::Queue => {
+                self.queue.push_back(slot);
+                self.total_to_submit += 1;
+                Phase::Queued
+            }
+            reconcile::Start::Follow(v) => {
+                self.in_flight += 1;
+                Phase::rendering(v, now, None, false)
+            }
+            reconcile::Start::Collect => {
+                self.download_queue.push_back(slot);
+                Phase::Finishing
+            }
+        };
+        let queued = matches!(phase, Phase::Queued) || row.unanswered;
+        let (planned, estimate, download, pending) = match row.job {
+            Some(j) => {
+                let pending = j.create.filter(|_| queued).map(|create| {
+                    Box::new(submit::Pending {
+                        hash: j.hash,
+                        idempotency_key: row.idempotency_key,
+                        create,
+                    })
+                });
+                (true, j.estimate, j.download, pending)
+            }
+            None => (false, Default::default(), None, None),
+        };
+        self.slots.push(Slot {
+            pending,
+            planned,
+            estimate,
+            download,
+            key: row.key,
+            phase: Phase::Idle,
+            unanswered: row.unanswered,
+            create_failures: 0,
+            detail_failures: 0,
+            download_failures: 0,
+            download_token: false,
+        });
+        self.set_phase(slot, phase);
     }
 
     /// Changes a slot's phase, keeping the indexes in step.

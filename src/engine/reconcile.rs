@@ -59,6 +59,7 @@ pub(super) struct Reconciled {
     /// Every entry of the results, updated for this run.
     pub entries: super::Entries,
     /// Rows in plan order, then orphans still rendering.
+    #[cfg(test)]
     pub rows: Vec<Row>,
     /// Things the user should know.
     pub warnings: Vec<String>,
@@ -77,18 +78,38 @@ pub(super) struct Settings<'a> {
     pub retry_failed: bool,
 }
 
-/// Decides what every row does. `file_present(entry, target)` says whether
-/// the entry's recorded download is on disk at its recorded size.
+/// [`reconcile_each`], the rows collected.
+#[cfg(test)]
 pub(super) fn reconcile(
+    settings: Settings<'_>,
+    previous: Option<ResultsFile>,
+    jobs: Vec<PlannedJob>,
+    orphans: &[String],
+    replayed: HashMap<String, Replayed>,
+    file_present: impl Fn(&Entry, Option<&PathBuf>) -> bool,
+) -> Reconciled {
+    let mut rows = Vec::new();
+    let mut out =
+        reconcile_each(settings, previous, jobs, orphans, replayed, file_present, |r| rows.push(r));
+    out.rows = rows;
+    out
+}
+
+/// Decides what every row does, handing each row to `on_row` as it is
+/// decided (a large campaign's rows are not held twice: as rows and as
+/// what the caller makes of them); `rows` of the result stays empty.
+/// `file_present(entry, target)` says whether the entry's recorded
+/// download is on disk at its recorded size.
+pub(super) fn reconcile_each(
     settings: Settings<'_>,
     previous: Option<ResultsFile>,
     jobs: Vec<PlannedJob>,
     orphans: &[String],
     mut replayed: HashMap<String, Replayed>,
     file_present: impl Fn(&Entry, Option<&PathBuf>) -> bool,
+    mut on_row: impl FnMut(Row),
 ) -> Reconciled {
     let mut out = Reconciled::default();
-    out.rows.reserve_exact(jobs.len());
     out.entries.reserve(previous.as_ref().map_or(0, |p| p.entries.len()) + jobs.len());
     if let Some(prev) = previous {
         for e in prev.entries {
@@ -199,7 +220,7 @@ pub(super) fn reconcile(
             download: planned.job.download,
             create,
         };
-        out.rows.push(Row { job: Some(job), key, idempotency_key: idem, start, unanswered });
+        on_row(Row { job: Some(job), key, idempotency_key: idem, start, unanswered });
     }
     // Journal records of rows no longer planned (dropped from the data
     // after a crash): an accepted video is recorded and followed as an
@@ -234,7 +255,7 @@ pub(super) fn reconcile(
         .filter_map(|e| e.video_id.clone().map(|v| (e.key.clone(), v)))
         .collect();
     for (key, video_id) in orphan_rendering {
-        out.rows.push(Row {
+        on_row(Row {
             job: None,
             key,
             idempotency_key: String::new(),
