@@ -24,6 +24,11 @@ use reelflow::plan::Planner;
 use reelflow::sim::{Clock, Delay, Delays, EndpointClass, SimConfig, SimStats, Simulator};
 use reelflow::validate::pipeline::{self, CatalogSource};
 
+/// The allocator the `reelflow` binary uses (see src/main.rs), so memory
+/// is measured as `reelflow run` would use it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One scenario's setup.
 #[derive(Clone)]
 struct Scenario {
@@ -166,8 +171,12 @@ fn main() {
         let rss = peak_rss_mb();
         let state = m.report.state_time.as_secs_f64();
         println!(
-            "peak RSS {rss:.0} MB; results+journal writing {state:.1} s = {:.2} % of the run; CPU (user+sys) {:.1} s",
+            "peak RSS {rss:.0} MB; results+journal writing {state:.1} s = {:.2} % of the run ({} checkpoints {:.1} s, {} intent flushes for {} creates); CPU (user+sys) {:.1} s",
             100.0 * state / m.makespan,
+            m.report.checkpoints,
+            m.report.checkpoint_time.as_secs_f64(),
+            m.report.intent_flushes,
+            m.report.accepted,
             cpu_secs()
         );
     }
@@ -322,8 +331,34 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
+    // RSS sampled through the run (large runs), reported at its quarters.
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(s.jobs >= 20_000));
+    let sampler = {
+        let on = sampling.clone();
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while on.load(std::sync::atomic::Ordering::Relaxed) {
+                samples.push(rss_mb("VmRSS:"));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            samples
+        })
+    };
     let report = engine::run(&client, input, opts, &mut NullSink, None, rx).await.unwrap();
     let makespan = started.elapsed().as_secs_f64();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let samples = sampler.join().unwrap();
+    if !samples.is_empty() {
+        let at = |q: usize| samples[(samples.len() - 1) * q / 4];
+        println!(
+            "RSS through the run: {:.0} / {:.0} / {:.0} / {:.0} MB at 1/4, 1/2, 3/4, end; max sampled {:.0} MB",
+            at(1),
+            at(2),
+            at(3),
+            at(4),
+            samples.iter().cloned().fold(0.0, f64::max)
+        );
+    }
     assert_eq!(
         report.results.summary.completed as usize,
         s.jobs,

@@ -233,9 +233,7 @@ impl<'a> Coordinator<'a> {
         self.rendering
             .iter()
             .filter_map(|&i| match &self.slots[i].phase {
-                Phase::Rendering { accepted, checked, .. } => {
-                    Some(Followed { accepted: *accepted, checked: *checked })
-                }
+                Phase::Rendering(r) => Some(Followed { accepted: r.accepted, checked: r.checked }),
                 _ => None,
             })
             .collect()
@@ -267,7 +265,7 @@ impl<'a> Coordinator<'a> {
             .rendering
             .iter()
             .filter_map(|&i| match &self.slots[i].phase {
-                Phase::Rendering { video_id, .. } => Some((i, video_id.clone())),
+                Phase::Rendering(r) => Some((i, r.video_id.clone())),
                 _ => None,
             })
             .collect();
@@ -338,11 +336,10 @@ impl<'a> Coordinator<'a> {
         let by_id: HashMap<&str, &StatusEntry> =
             entries.iter().filter_map(|e| e.video_id.as_deref().map(|id| (id, e))).collect();
         for i in slots {
-            let Phase::Rendering { video_id, accepted, last_miss, last_status, learn, .. } =
-                &self.slots[i].phase
-            else {
+            let Phase::Rendering(r) = &self.slots[i].phase else {
                 continue;
             };
+            let super::Rendering { video_id, accepted, last_miss, last_status, learn, .. } = &**r;
             let (video_id, accepted, last_miss, learn) =
                 (video_id.clone(), *accepted, *last_miss, *learn);
             let Some(entry) = by_id.get(video_id.as_str()) else {
@@ -393,9 +390,8 @@ impl<'a> Coordinator<'a> {
 
     /// A job was seen unfinished by the call sent at `sent`.
     fn saw_pending(&mut self, slot: usize, sent: Instant, status: Option<String>) {
-        if let Phase::Rendering { checked, last_miss, last_status, .. } =
-            &mut self.slots[slot].phase
-        {
+        if let Phase::Rendering(r) = &mut self.slots[slot].phase {
+            let super::Rendering { checked, last_miss, last_status, .. } = &mut **r;
             *checked = Some(checked.map_or(sent, |c| c.max(sent)));
             *last_miss = Some(sent);
             if let Some(s) = status {

@@ -20,6 +20,86 @@ use crate::results::{
     Entry, EntryError, EntryStatus, RESULTS_FORMAT, ResultsFile, Summary, now_rfc3339,
 };
 
+/// The results entries of a run: one vector, which the report takes whole
+/// at the end (no copy of ~500 bytes a row while everything else is still
+/// held), and an index by key, whose order is the file's. Inline in a
+/// B-tree, entries would leave its nodes half full (keys arrive in order).
+#[derive(Debug, Default)]
+pub(super) struct Entries {
+    index: BTreeMap<String, usize>,
+    list: Vec<Entry>,
+}
+
+impl Entries {
+    /// Room for `n` more entries.
+    pub fn reserve(&mut self, n: usize) {
+        self.list.reserve_exact(n);
+    }
+
+    /// Adds or replaces the entry of `e.key`.
+    pub fn insert(&mut self, e: Entry) {
+        match self.index.get(&e.key) {
+            Some(&i) => self.list[i] = e,
+            None => {
+                self.index.insert(e.key.clone(), self.list.len());
+                self.list.push(e);
+            }
+        }
+    }
+
+    /// The entry of `key`.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.index.get(key).map(|&i| &self.list[i])
+    }
+
+    /// The entry of `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        self.index.get(key).map(|&i| &mut self.list[i])
+    }
+
+    /// Entries in key order.
+    pub fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.index.values().map(|&i| &self.list[i])
+    }
+
+    /// The entries in key order, the index dropped first.
+    pub fn into_sorted(self) -> Vec<Entry> {
+        drop(self.index);
+        let mut list = self.list;
+        // Keys are unique, so an unstable (in-place, allocation-free) sort
+        // gives the same order as the index.
+        list.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        list
+    }
+}
+
+impl journal::EntryMap for Entries {
+    fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        self.get_mut(key)
+    }
+
+    fn entry_or_insert(&mut self, key: &str, new: impl FnOnce() -> Entry) -> &mut Entry {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let e = new();
+                debug_assert_eq!(e.key, key, "an entry is made for its key");
+                self.insert(e);
+                self.list.len() - 1
+            }
+        };
+        &mut self.list[i]
+    }
+}
+
+impl std::ops::Index<&str> for Entries {
+    type Output = Entry;
+
+    fn index(&self, key: &str) -> &Entry {
+        self.get(key).unwrap_or_else(|| panic!("no entry {key:?}"))
+    }
+}
+
 /// When the results file is rewritten. Its cost grows with the file, so
 /// the gap between rewrites grows with the measured cost of the last one.
 #[derive(Debug, Clone)]
@@ -129,13 +209,10 @@ struct View<'a> {
     updated_at: String,
     summary: &'a Summary,
     #[serde(serialize_with = "entries_seq")]
-    entries: &'a BTreeMap<String, Entry>,
+    entries: &'a Entries,
 }
 
-fn entries_seq<S: serde::Serializer>(
-    entries: &&BTreeMap<String, Entry>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn entries_seq<S: serde::Serializer>(entries: &&super::Entries, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(entries.values())
 }
 
@@ -145,7 +222,7 @@ pub(super) fn write_results(
     path: &Path,
     header: &ResultsFile,
     summary: &Summary,
-    entries: &BTreeMap<String, Entry>,
+    entries: &Entries,
 ) -> std::io::Result<()> {
     // Unchanged contents leave the file (and its `updated_at`) untouched.
     crate::results::write_unless_unchanged(path, |updated_at, w| {
@@ -185,6 +262,17 @@ impl Coordinator<'_> {
     /// journal that cannot be written stops the run (nothing more is sent).
     pub(super) fn record(&mut self, record: Record) {
         journal::apply(&mut self.entries, &record);
+        if let Record::Completed { key, .. } = &record
+            && let Some(e) = self.entries.get_mut(key)
+        {
+            // Presigned links are never written to the results file, and
+            // collecting works from the details it fetched: the journal
+            // keeps them, the run's memory need not (~300 bytes a row).
+            e.video_url = None;
+            e.captioned_video_url = None;
+            e.subtitle_url = None;
+            e.thumbnail_url = None;
+        }
         self.changed = true;
         let started = Instant::now();
         let written = self.journal.as_mut().map_or(Ok(()), |j| j.record(&record));
@@ -233,6 +321,8 @@ impl Coordinator<'_> {
         }
         let end = Instant::now();
         self.state_time += end - started;
+        self.checkpoint_time += end - started;
+        self.checkpoint_count += 1;
         self.checkpoints.written(end, end - started);
     }
 
@@ -245,14 +335,13 @@ impl Coordinator<'_> {
             .iter()
             .filter(|s| s.unanswered)
             .filter_map(|s| {
-                let job = s.job.as_ref()?;
-                let (_, path) = job.job.request.endpoint();
+                let p = s.pending.as_ref()?;
                 Some(Record::Intent {
                     key: s.key.clone(),
-                    hash: job.hash.clone(),
-                    idempotency_key: s.idempotency_key.clone(),
-                    path,
-                    body: job.job.request.body_json(),
+                    hash: p.hash.clone(),
+                    idempotency_key: p.idempotency_key.clone(),
+                    path: p.create.path.to_string(),
+                    body: p.create.body_json(),
                     at: now_rfc3339(),
                 })
             })
@@ -311,7 +400,8 @@ impl Coordinator<'_> {
         };
         self.emit(finished);
         let counters = self.client.counters();
-        self.results.entries = std::mem::take(&mut self.entries).into_values().collect();
+        self.slots = Vec::new();
+        self.results.entries = std::mem::take(&mut self.entries).into_sorted();
         self.results.summary = s;
         Ok(RunReport {
             outcome,
@@ -324,6 +414,9 @@ impl Coordinator<'_> {
             detail_calls: self.detail_calls,
             missing_files,
             state_time: self.state_time,
+            checkpoint_time: self.checkpoint_time,
+            checkpoints: self.checkpoint_count,
+            intent_flushes: self.intent_flushes,
             elapsed: self.started.elapsed(),
             unresolved,
             warnings: std::mem::take(&mut self.warnings),
@@ -372,13 +465,13 @@ mod tests {
     fn streamed_results_read_back_like_the_results_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.json");
-        let mut entries = BTreeMap::new();
+        let mut entries = Entries::default();
         for k in ["b", "a"] {
             let mut e = Entry::new(k.into(), 2, "h".into());
             e.status = EntryStatus::Completed;
             e.duration_secs = Some(1.5);
             e.cost_usd = Some(0.1);
-            entries.insert(k.to_string(), e);
+            entries.insert(e);
         }
         let s = summarize(entries.values());
         let header = ResultsFile::new("c", "default", Some("1/2".into()));
@@ -390,6 +483,26 @@ mod tests {
         assert_eq!(back.summary.completed, 2);
         assert_eq!(back.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(back.shard.as_deref(), Some("1/2"));
+    }
+
+    #[test]
+    fn entries_keep_key_order_for_writing_and_for_the_report() {
+        use crate::results::journal::EntryMap;
+        let mut entries = Entries::default();
+        entries.reserve(3);
+        for k in ["row2", "row10", "row1"] {
+            entries.insert(Entry::new(k.into(), 2, "h".into()));
+        }
+        entries.entry_or_insert("row0", || Entry::new("row0".into(), 5, "h".into())).row = 7;
+        entries.entry_or_insert("row2", || unreachable!("row2 exists")).attempts = 3;
+        entries.insert(Entry { attempts: 1, ..Entry::new("row10".into(), 9, "h2".into()) });
+        let order: Vec<String> = entries.values().map(|e| e.key.clone()).collect();
+        assert_eq!(order, ["row0", "row1", "row10", "row2"]);
+        assert_eq!(entries["row0"].row, 7);
+        assert_eq!(entries.get("row2").map(|e| e.attempts), Some(3));
+        assert_eq!(entries["row10"].hash, "h2", "insert replaces");
+        let sorted = entries.into_sorted();
+        assert_eq!(sorted.iter().map(|e| e.key.clone()).collect::<Vec<_>>(), order);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
 
@@ -42,6 +43,17 @@ use crate::results::{Entry, EntryStatus, ResultsFile, Summary};
 pub use events::{Event, EventSink, NullSink, Progress};
 use limit::InFlightLimit;
 use poll::PollSchedule;
+
+/// Results rewrites take at most 1 / this of a run's wall time (each waits
+/// this many times as long as the last one took; the journal holds every
+/// change in between). A 100,000-row file takes ~0.3 s to rewrite, so
+/// late in such a run it is rewritten every ~20 s.
+const CHECKPOINT_RATIO: u32 = 60;
+
+/// Most answers handled in one turn of the drive loop before it launches.
+const READY_BATCH: usize = 256;
+
+use ledger::Entries;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -194,6 +206,13 @@ pub struct RunReport {
     pub missing_files: u64,
     /// Time spent writing state: journal appends and results rewrites.
     pub state_time: Duration,
+    /// The part of `state_time` spent at checkpoints (results rewrites and
+    /// journal compactions).
+    pub checkpoint_time: Duration,
+    /// Checkpoints written (the final write included).
+    pub checkpoints: u64,
+    /// Journal flushes of intents: creates launched together share one.
+    pub intent_flushes: u64,
     /// Wall time.
     pub elapsed: Duration,
     /// Rows whose create outcome stays unknown (resolved by the next run).
@@ -237,20 +256,25 @@ enum Phase {
     Queued,
     /// Its create is on the wire since `sent`.
     Creating { sent: Instant },
-    /// Accepted, rendering.
-    Rendering {
-        video_id: String,
-        accepted: Instant,
-        /// When a status call (its send time) last found it unfinished;
-        /// `None`: not asked yet in this run.
-        checked: Option<Instant>,
-        last_miss: Option<Instant>,
-        last_status: String,
-        /// Accepted in this run, so its render time is worth learning from.
-        learn: bool,
-    },
+    /// Accepted, rendering (boxed: at most the jobs in flight are, and
+    /// every slot of a large campaign would carry its size).
+    Rendering(Box<Rendering>),
     /// Terminal; fetching details or downloading.
     Finishing,
+}
+
+/// A job HeyGen accepted, while it renders.
+#[derive(Debug, Clone)]
+struct Rendering {
+    video_id: String,
+    accepted: Instant,
+    /// When a status call (its send time) last found it unfinished;
+    /// `None`: not asked yet in this run.
+    checked: Option<Instant>,
+    last_miss: Option<Instant>,
+    last_status: String,
+    /// Accepted in this run, so its render time is worth learning from.
+    learn: bool,
 }
 
 impl Phase {
@@ -260,28 +284,26 @@ impl Phase {
         checked: Option<Instant>,
         learn: bool,
     ) -> Phase {
-        Phase::Rendering {
+        Phase::Rendering(Box::new(Rendering {
             video_id,
             accepted,
             checked,
             last_miss: None,
             last_status: if learn { "waiting".into() } else { String::new() },
             learn,
-        }
+        }))
     }
 }
 
 struct Slot {
-    /// The planned job while its create may still be sent; dropped once
-    /// accepted (request bodies are most of a large campaign's memory).
-    job: Option<PlannedJob>,
+    /// The create and its identity while it may still be sent; dropped
+    /// once accepted (request bodies are most of a large campaign's memory).
+    pending: Option<Box<submit::Pending>>,
     /// A row of the plan (not an orphan followed to its end).
     planned: bool,
-    hash: String,
     estimate: crate::pricing::Estimate,
     download: Option<PathBuf>,
     key: String,
-    idempotency_key: String,
     phase: Phase,
     /// A create for this slot was sent and its outcome is not known.
     unanswered: bool,
@@ -329,7 +351,7 @@ struct Coordinator<'a> {
     stale_intents: Vec<Record>,
     /// The results file's header (campaign, account, shard).
     results: ResultsFile,
-    entries: BTreeMap<String, Entry>,
+    entries: Entries,
     summary: Summary,
     slots: Vec<Slot>,
     queue: VecDeque<usize>,
@@ -380,6 +402,9 @@ struct Coordinator<'a> {
     write_failed: Option<std::io::Error>,
     checkpoints: ledger::Checkpoints,
     state_time: Duration,
+    checkpoint_time: Duration,
+    checkpoint_count: u64,
+    intent_flushes: u64,
     warnings: Vec<String>,
     retry_rx: Option<mpsc::UnboundedReceiver<RetryNotice>>,
 }
@@ -412,7 +437,7 @@ pub async fn run(
         journal: Some(journal),
         stale_intents: Vec::new(),
         results: ResultsFile::new(&input.campaign, &input.account, input.shard.clone()),
-        entries: BTreeMap::new(),
+        entries: Entries::default(),
         summary: Summary::default(),
         slots: Vec::new(),
         queue: VecDeque::new(),
@@ -462,8 +487,11 @@ pub async fn run(
         counters_at_start: client.counters(),
         changed: true,
         write_failed: None,
-        checkpoints: ledger::Checkpoints::new(now, opts.checkpoint_every, 30),
+        checkpoints: ledger::Checkpoints::new(now, opts.checkpoint_every, CHECKPOINT_RATIO),
         state_time: Duration::ZERO,
+        checkpoint_time: Duration::ZERO,
+        checkpoint_count: 0,
+        intent_flushes: 0,
         warnings: Vec::new(),
         retry_rx: retries,
         opts,
@@ -500,12 +528,17 @@ impl<'a> Coordinator<'a> {
             retry_failed: input.retry_failed,
         };
         let base = self.input_base.clone();
-        let plan_hashes: std::collections::HashMap<String, String> =
-            input.jobs.iter().map(|j| (j.job.key.clone(), j.hash.clone())).collect();
-        // Intents this run will not resend keep the journal alive.
+        // Intents this run will not resend keep the journal alive (the
+        // map is built only when there are unanswered intents at all).
+        let unanswered = replayed.values().any(|r| matches!(r, Replayed::Unanswered { .. }));
+        let plan_hashes: std::collections::HashMap<&str, &str> = if unanswered {
+            input.jobs.iter().map(|j| (j.job.key.as_str(), j.hash.as_str())).collect()
+        } else {
+            Default::default()
+        };
         for (key, r) in &replayed {
             if let Replayed::Unanswered { hash, idempotency_key, path, body } = r
-                && plan_hashes.get(key) != Some(hash)
+                && plan_hashes.get(key.as_str()) != Some(&hash.as_str())
             {
                 self.stale_intents.push(Record::Intent {
                     key: key.clone(),
@@ -517,63 +550,75 @@ impl<'a> Coordinator<'a> {
                 });
             }
         }
-        let out = reconcile::reconcile(
+        drop(plan_hashes);
+        self.slots.reserve_exact(input.jobs.len());
+        let out = reconcile::reconcile_each(
             settings,
             previous,
             input.jobs,
             &input.orphans,
             replayed,
             |e, p| ledger::file_present(&base, e, p),
+            |row| self.add_slot(row, now),
         );
         self.entries = out.entries;
         self.warnings.extend(out.warnings);
-        for row in out.rows {
-            let slot = self.slots.len();
-            let phase = match row.start {
-                reconcile::Start::Idle => Phase::Idle,
-                reconcile::Start::Queue => {
-                    self.queue.push_back(slot);
-                    self.total_to_submit += 1;
-                    Phase::Queued
-                }
-                reconcile::Start::Follow(v) => {
-                    self.in_flight += 1;
-                    Phase::rendering(v, now, None, false)
-                }
-                reconcile::Start::Collect => {
-                    self.download_queue.push_back(slot);
-                    Phase::Finishing
-                }
-            };
-            let queued = matches!(phase, Phase::Queued) || row.unanswered;
-            let (planned, hash, estimate, download) = match &row.job {
-                Some(j) => (true, j.hash.clone(), j.estimate, j.job.download.clone()),
-                None => (false, String::new(), Default::default(), None),
-            };
-            self.slots.push(Slot {
-                job: if queued { row.job } else { None },
-                planned,
-                hash,
-                estimate,
-                download,
-                key: row.key,
-                idempotency_key: row.idempotency_key,
-                phase: Phase::Idle,
-                unanswered: row.unanswered,
-                create_failures: 0,
-                detail_failures: 0,
-                download_failures: 0,
-                download_token: false,
-            });
-            self.set_phase(slot, phase);
-        }
+    }
+
+    /// Takes on a reconciled row.
+    fn add_slot(&mut self, row: reconcile::Row, now: Instant) {
+        let slot = self.slots.len();
+        let phase = match row.start {
+            reconcile::Start::Idle => Phase::Idle,
+            reconcile::Start::Queue => {
+                self.queue.push_back(slot);
+                self.total_to_submit += 1;
+                Phase::Queued
+            }
+            reconcile::Start::Follow(v) => {
+                self.in_flight += 1;
+                Phase::rendering(v, now, None, false)
+            }
+            reconcile::Start::Collect => {
+                self.download_queue.push_back(slot);
+                Phase::Finishing
+            }
+        };
+        let queued = matches!(phase, Phase::Queued) || row.unanswered;
+        let (planned, estimate, download, pending) = match row.job {
+            Some(j) => {
+                let pending = j.create.filter(|_| queued).map(|create| {
+                    Box::new(submit::Pending {
+                        hash: j.hash,
+                        idempotency_key: row.idempotency_key,
+                        create,
+                    })
+                });
+                (true, j.estimate, j.download, pending)
+            }
+            None => (false, Default::default(), None, None),
+        };
+        self.slots.push(Slot {
+            pending,
+            planned,
+            estimate,
+            download,
+            key: row.key,
+            phase: Phase::Idle,
+            unanswered: row.unanswered,
+            create_failures: 0,
+            detail_failures: 0,
+            download_failures: 0,
+            download_token: false,
+        });
+        self.set_phase(slot, phase);
     }
 
     /// Changes a slot's phase, keeping the indexes in step.
     fn set_phase(&mut self, slot: usize, phase: Phase) {
         match self.slots[slot].phase {
             Phase::Creating { .. } => self.creating -= 1,
-            Phase::Rendering { .. } => {
+            Phase::Rendering(_) => {
                 self.rendering.remove(&slot);
             }
             Phase::Finishing => self.finishing -= 1,
@@ -581,14 +626,14 @@ impl<'a> Coordinator<'a> {
         }
         match phase {
             Phase::Creating { .. } => self.creating += 1,
-            Phase::Rendering { .. } => {
+            Phase::Rendering(_) => {
                 self.rendering.insert(slot);
             }
             Phase::Finishing => self.finishing += 1,
             Phase::Idle | Phase::Queued => {}
         }
-        if matches!(phase, Phase::Rendering { .. })
-            || matches!(self.slots[slot].phase, Phase::Rendering { .. })
+        if matches!(phase, Phase::Rendering(_))
+            || matches!(self.slots[slot].phase, Phase::Rendering(_))
         {
             self.next_poll = None;
         }
@@ -618,8 +663,8 @@ impl<'a> Coordinator<'a> {
         let est: f64 = self
             .queue
             .iter()
-            .filter_map(|&i| self.slots[i].job.as_ref())
-            .map(|j| j.estimate.usd)
+            .filter(|&&i| self.slots[i].pending.is_some())
+            .map(|&i| self.slots[i].estimate.usd)
             .fold(0.0, |a, b| a + b);
         let e = Event::Planned {
             rows: self.slots.iter().filter(|s| s.planned).count() as u64,
@@ -718,6 +763,15 @@ impl<'a> Coordinator<'a> {
                 msg = work.next(), if !work.is_empty() => {
                     if let Some(m) = msg {
                         self.handle(m, work);
+                    }
+                    // Answers already in are handled before launching
+                    // again, so the creates they free share one journal
+                    // flush (see `launch`).
+                    for _ in 0..READY_BATCH {
+                        match work.next().now_or_never() {
+                            Some(Some(m)) => self.handle(m, work),
+                            _ => break,
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}

@@ -3,11 +3,12 @@
 //! collect a finished one, or nothing). A pure function: no network, no
 //! clock; whether a download is on disk is asked through a closure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::submit::Create;
 use crate::plan::{Change, PlannedJob};
-use crate::results::journal::Replayed;
+use crate::results::journal::{EntryMap, Replayed};
 use crate::results::{Entry, EntryStatus, ResultsFile};
 
 /// What a row starts this run as.
@@ -23,11 +24,25 @@ pub(super) enum Start {
     Collect,
 }
 
+/// What the run keeps of a planned job: its identity and, while it may
+/// still be sent, its create as bytes (the request tree is dropped here).
+#[derive(Debug)]
+pub(super) struct Planned {
+    /// Job hash.
+    pub hash: String,
+    /// Estimated cost.
+    pub estimate: crate::pricing::Estimate,
+    /// Download path.
+    pub download: Option<PathBuf>,
+    /// The create, for a row queued or resent.
+    pub create: Option<Create>,
+}
+
 /// One row (or one orphan still rendering) as this run takes it on.
 #[derive(Debug)]
 pub(super) struct Row {
     /// The planned job; `None` for an orphan followed to its end.
-    pub job: Option<PlannedJob>,
+    pub job: Option<Planned>,
     /// Row key.
     pub key: String,
     /// The Idempotency-Key a create of it carries.
@@ -42,8 +57,9 @@ pub(super) struct Row {
 #[derive(Debug, Default)]
 pub(super) struct Reconciled {
     /// Every entry of the results, updated for this run.
-    pub entries: BTreeMap<String, Entry>,
+    pub entries: super::Entries,
     /// Rows in plan order, then orphans still rendering.
+    #[cfg(test)]
     pub rows: Vec<Row>,
     /// Things the user should know.
     pub warnings: Vec<String>,
@@ -62,20 +78,42 @@ pub(super) struct Settings<'a> {
     pub retry_failed: bool,
 }
 
-/// Decides what every row does. `file_present(entry, target)` says whether
-/// the entry's recorded download is on disk at its recorded size.
+/// [`reconcile_each`], the rows collected.
+#[cfg(test)]
 pub(super) fn reconcile(
+    settings: Settings<'_>,
+    previous: Option<ResultsFile>,
+    jobs: Vec<PlannedJob>,
+    orphans: &[String],
+    replayed: HashMap<String, Replayed>,
+    file_present: impl Fn(&Entry, Option<&PathBuf>) -> bool,
+) -> Reconciled {
+    let mut rows = Vec::new();
+    let mut out =
+        reconcile_each(settings, previous, jobs, orphans, replayed, file_present, |r| rows.push(r));
+    out.rows = rows;
+    out
+}
+
+/// Decides what every row does, handing each row to `on_row` as it is
+/// decided (a large campaign's rows are not held twice: as rows and as
+/// what the caller makes of them); `rows` of the result stays empty.
+/// `file_present(entry, target)` says whether the entry's recorded
+/// download is on disk at its recorded size.
+pub(super) fn reconcile_each(
     settings: Settings<'_>,
     previous: Option<ResultsFile>,
     jobs: Vec<PlannedJob>,
     orphans: &[String],
     mut replayed: HashMap<String, Replayed>,
     file_present: impl Fn(&Entry, Option<&PathBuf>) -> bool,
+    mut on_row: impl FnMut(Row),
 ) -> Reconciled {
     let mut out = Reconciled::default();
+    out.entries.reserve(previous.as_ref().map_or(0, |p| p.entries.len()) + jobs.len());
     if let Some(prev) = previous {
         for e in prev.entries {
-            out.entries.insert(e.key.clone(), e);
+            out.entries.insert(e);
         }
     }
     for key in orphans {
@@ -85,10 +123,9 @@ pub(super) fn reconcile(
     }
     for planned in jobs {
         let key = planned.job.key.clone();
-        let entry = out
-            .entries
-            .entry(key.clone())
-            .or_insert_with(|| Entry::new(key.clone(), planned.job.line, planned.hash.clone()));
+        let entry = out.entries.entry_or_insert(&key, || {
+            Entry::new(key.clone(), planned.job.line, planned.hash.clone())
+        });
         if entry.hash != planned.hash {
             entry.key_generation = 0;
         }
@@ -175,7 +212,15 @@ pub(super) fn reconcile(
         {
             start = Start::Collect;
         }
-        out.rows.push(Row { job: Some(planned), key, idempotency_key: idem, start, unanswered });
+        let create =
+            (start == Start::Queue || unanswered).then(|| Create::of(&planned.job.request));
+        let job = Planned {
+            hash: planned.hash,
+            estimate: planned.estimate,
+            download: planned.job.download,
+            create,
+        };
+        on_row(Row { job: Some(job), key, idempotency_key: idem, start, unanswered });
     }
     // Journal records of rows no longer planned (dropped from the data
     // after a crash): an accepted video is recorded and followed as an
@@ -185,10 +230,7 @@ pub(super) fn reconcile(
     for (key, state) in rest {
         match state {
             Replayed::Accepted { hash, video_id, at, idempotency_key } => {
-                let e = out
-                    .entries
-                    .entry(key.clone())
-                    .or_insert_with(|| Entry::new(key.clone(), 0, hash.clone()));
+                let e = out.entries.entry_or_insert(&key, || Entry::new(key.clone(), 0, hash.clone()));
                 if e.video_id.as_deref() != Some(video_id.as_str()) {
                     e.video_id = Some(video_id);
                     e.status = EntryStatus::Rendering;
@@ -213,7 +255,7 @@ pub(super) fn reconcile(
         .filter_map(|e| e.video_id.clone().map(|v| (e.key.clone(), v)))
         .collect();
     for (key, video_id) in orphan_rendering {
-        out.rows.push(Row {
+        on_row(Row {
             job: None,
             key,
             idempotency_key: String::new(),

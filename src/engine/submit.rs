@@ -8,7 +8,7 @@ use super::{Coordinator, Event, Msg, Outcome, Phase, Work};
 use crate::heygen::retry::hedged;
 use crate::heygen::{ApiErrorKind, Error};
 use crate::render::JobRequest;
-use crate::results::journal::Record;
+use crate::results::journal::{Intent, Record};
 use crate::results::now_rfc3339;
 
 /// Creates whose outcome stays unknown this many times are left to the
@@ -56,6 +56,56 @@ pub(super) enum Verdict {
         /// answer): counts towards an outage.
         transport: bool,
     },
+}
+
+/// A create as it is sent: the body serialized once, exactly the bytes
+/// planning hashed ([`crate::plan::job_hash`] serializes the same request
+/// the same way), so the typed request tree, several times larger, is
+/// dropped when the run starts instead of living until launch.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Create {
+    /// `POST` path (`/v3/videos` or `/v3/templates/{id}`), as journaled.
+    pub path: Box<str>,
+    /// The template a template create renders.
+    pub template_id: Option<Box<str>>,
+    /// Compact JSON.
+    pub body: std::sync::Arc<[u8]>,
+}
+
+impl Create {
+    /// The create of `request`.
+    pub fn of(request: &JobRequest) -> Create {
+        let (body, template_id) = match request {
+            JobRequest::Video(r) => (serde_json::to_vec(r), None),
+            JobRequest::Template { template_id, body } => {
+                (serde_json::to_vec(body), Some(template_id.as_str().into()))
+            }
+        };
+        debug_assert!(body.is_ok(), "wire types always serialize");
+        Create {
+            path: request.endpoint().1.into(),
+            template_id,
+            body: body.unwrap_or_default().into(),
+        }
+    }
+
+    /// The body as a JSON tree (for a journal record kept across a
+    /// compaction).
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+}
+
+/// What a row needs while its create may still be sent: the create and
+/// the identity its journal records carry.
+#[derive(Debug)]
+pub(super) struct Pending {
+    /// Job hash.
+    pub hash: String,
+    /// The Idempotency-Key the create carries.
+    pub idempotency_key: String,
+    /// The create.
+    pub create: Create,
 }
 
 /// When a create still unanswered gets a second copy: well past its usual
@@ -119,82 +169,109 @@ pub(super) fn classify(result: Result<String, Error>) -> Verdict {
 }
 
 impl<'a> Coordinator<'a> {
-    /// Launches queued creates while the bound and the budget allow.
+    /// Launches queued creates while the bound and the budget allow. The
+    /// intents of everything launched at once go to the journal in one
+    /// write and one fsync (group commit) before any of their create
+    /// futures exists: the journal-before-send rule, at one disk flush per
+    /// batch instead of one per create.
     pub(super) fn launch(&mut self, work: &mut Work<'a>, now: Instant) {
         if self.create_backoff_until.is_some_and(|t| now < t) {
             return;
         }
-        while self.stop_reason.is_none() && self.limit.allows(self.in_flight, now) {
+        let mut batch: Vec<usize> = Vec::new();
+        let mut committed = self.committed_usd;
+        while self.stop_reason.is_none() && self.limit.allows(self.in_flight + batch.len(), now) {
             let Some(&slot) = self.queue.front() else { break };
             let est = self.slots[slot].estimate.usd;
             if let Some(cap) = self.opts.max_cost_usd
-                && self.committed_usd + est > cap + 1e-9
+                && committed + est > cap + 1e-9
             {
                 let msg = format!(
-                    "the cost cap ${cap:.2} is reached (${:.2} committed); no more jobs are launched",
-                    self.committed_usd
+                    "the cost cap ${cap:.2} is reached (${committed:.2} committed); no more jobs are launched"
                 );
                 self.stop("cost_cap", &msg, Outcome::CreditStop);
                 break;
             }
             self.queue.pop_front();
-            let s = &self.slots[slot];
-            let Some(job) = s.job.as_ref() else { continue };
-            let (_, path) = job.job.request.endpoint();
-            let record = Record::Intent {
-                key: s.key.clone(),
-                hash: job.hash.clone(),
-                idempotency_key: s.idempotency_key.clone(),
-                path,
-                body: job.job.request.body_json(),
-                at: now_rfc3339(),
-            };
-            // The journal-before-send rule: the intent is on disk before
-            // the create future exists.
-            let started = Instant::now();
-            let written = self.journal.as_mut().map_or(Ok(()), |j| j.append(&record));
-            self.state_time += started.elapsed();
-            if let Err(e) = written {
-                self.queue.push_front(slot);
-                self.journal_failed(&e);
-                break;
+            if self.slots[slot].pending.is_none() {
+                continue;
             }
-            self.committed_usd += est;
-            self.in_flight += 1;
-            let key = s.key.clone();
-            let idem = s.idempotency_key.clone();
-            let request = job.job.request.clone();
-            self.set_phase(slot, Phase::Creating { sent: now });
-            self.slots[slot].unanswered = true;
-            if let Some(e) = self.entries.get_mut(&key) {
-                e.attempts += 1;
-            }
-            self.emit(Event::Submitting { key, idempotency_key: idem.clone() });
-            let client = self.client;
-            let policy = self.opts.create_retry;
-            let hedge = create_hedge_after(self.create_latency);
-            work.push(Box::pin(async move {
-                // A create that hangs gets a second copy with the same
-                // Idempotency-Key: HeyGen answers it once (a replay, or
-                // 409 while the first is in progress), so it only frees
-                // the slot sooner.
-                let started = Instant::now();
-                let result = hedged(hedge, 2, || async {
-                    match &request {
-                        JobRequest::Video(r) => client
-                            .create_video_with(r, Some(&idem), policy)
-                            .await
-                            .map(|v| v.video_id),
-                        JobRequest::Template { template_id, body } => client
-                            .generate_from_template(template_id, body, Some(&idem), Some(policy))
-                            .await
-                            .map(|v| v.id),
-                    }
-                })
-                .await;
-                Msg::Created { slot, result, took: started.elapsed() }
-            }));
+            committed += est;
+            batch.push(slot);
         }
+        if batch.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let written = match self.journal.as_mut() {
+            None => Ok(()),
+            Some(j) => {
+                let at = now_rfc3339();
+                let slots = &self.slots;
+                j.append_intents(batch.iter().filter_map(|&i| {
+                    let s = &slots[i];
+                    let p = s.pending.as_deref()?;
+                    Some(Intent {
+                        key: &s.key,
+                        hash: &p.hash,
+                        idempotency_key: &p.idempotency_key,
+                        path: &p.create.path,
+                        body: &p.create.body,
+                        at: &at,
+                    })
+                }))
+            }
+        };
+        self.state_time += started.elapsed();
+        self.intent_flushes += 1;
+        if let Err(e) = written {
+            // Nothing of the batch was sent: it goes back, in order.
+            for &slot in batch.iter().rev() {
+                self.queue.push_front(slot);
+            }
+            self.journal_failed(&e);
+            return;
+        }
+        self.committed_usd = committed;
+        for slot in batch {
+            self.send_create(work, slot, now);
+        }
+    }
+
+    /// Sends the create of `slot`, whose intent is on disk.
+    fn send_create(&mut self, work: &mut Work<'a>, slot: usize, now: Instant) {
+        let s = &self.slots[slot];
+        let Some(p) = s.pending.as_deref() else { return };
+        let create = p.create.clone();
+        let key = s.key.clone();
+        let idem = p.idempotency_key.clone();
+        self.in_flight += 1;
+        self.set_phase(slot, Phase::Creating { sent: now });
+        self.slots[slot].unanswered = true;
+        if let Some(e) = self.entries.get_mut(&key) {
+            e.attempts += 1;
+        }
+        self.emit(Event::Submitting { key, idempotency_key: idem.clone() });
+        let client = self.client;
+        let policy = self.opts.create_retry;
+        let hedge = create_hedge_after(self.create_latency);
+        work.push(Box::pin(async move {
+            // A create that hangs gets a second copy with the same
+            // Idempotency-Key: HeyGen answers it once (a replay, or
+            // 409 while the first is in progress), so it only frees
+            // the slot sooner.
+            let started = Instant::now();
+            let result = hedged(hedge, 2, || {
+                client.create_serialized(
+                    create.template_id.as_deref(),
+                    &create.body,
+                    Some(&idem),
+                    policy,
+                )
+            })
+            .await;
+            Msg::Created { slot, result, took: started.elapsed() }
+        }));
     }
 
     /// A create came back after `took`.
@@ -217,7 +294,6 @@ impl<'a> Coordinator<'a> {
         };
         self.in_flight -= 1;
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].hash.clone();
         let est = self.slots[slot].estimate.usd;
         let verdict = classify(result);
         let transport = matches!(verdict, Verdict::Unknown { transport: true, .. });
@@ -236,7 +312,11 @@ impl<'a> Coordinator<'a> {
             Verdict::Accepted(video_id) => {
                 self.slots[slot].unanswered = false;
                 // Never sent again: free the request body.
-                self.slots[slot].job = None;
+                let (hash, idempotency_key) = self.slots[slot]
+                    .pending
+                    .take()
+                    .map(|p| (p.hash, p.idempotency_key))
+                    .unwrap_or_default();
                 self.accepted += 1;
                 self.in_flight += 1;
                 self.set_phase(slot, Phase::rendering(video_id.clone(), now, Some(now), true));
@@ -247,7 +327,7 @@ impl<'a> Coordinator<'a> {
                     hash,
                     video_id: video_id.clone(),
                     at: now_rfc3339(),
-                    idempotency_key: self.slots[slot].idempotency_key.clone(),
+                    idempotency_key,
                 });
                 self.emit(Event::Accepted { key, video_id });
             }
@@ -310,8 +390,11 @@ impl<'a> Coordinator<'a> {
     /// A create HeyGen refused: no video exists, the row is not submitted.
     fn refuse(&mut self, slot: usize, code: &str, message: &str) {
         let key = self.slots[slot].key.clone();
-        let hash = self.slots[slot].hash.clone();
-        let idempotency_key = self.slots[slot].idempotency_key.clone();
+        let (hash, idempotency_key) = self.slots[slot]
+            .pending
+            .as_deref()
+            .map(|p| (p.hash.clone(), p.idempotency_key.clone()))
+            .unwrap_or_default();
         self.slots[slot].unanswered = false;
         self.set_phase(slot, Phase::Idle);
         self.record(Record::Refused {
@@ -342,6 +425,23 @@ mod tests {
             doc_url: None,
         };
         Error::from(ApiError::new(status, body, None, retry_after.map(Duration::from_secs)))
+    }
+
+    #[test]
+    fn the_body_sent_is_the_bytes_planning_hashed() {
+        use super::super::reconcile::tests::job;
+        let planned = job("k1", "Hello \"world\" ünïcode", crate::plan::Change::New);
+        let create = Create::of(&planned.job.request);
+        // The job hash's framing (crate::plan::compute_job_hash) over the
+        // bytes that go on the wire.
+        let mut h = blake3::Hasher::new();
+        h.update(b"reelflow-job-v1\0");
+        h.update(&create.body);
+        h.update(b"\0default\0POST /v3/videos");
+        assert_eq!(h.finalize().to_hex().to_string(), planned.hash);
+        assert_eq!(&*create.path, "/v3/videos");
+        assert_eq!(create.template_id, None);
+        assert_eq!(create.body_json(), planned.job.request.body_json());
     }
 
     #[test]

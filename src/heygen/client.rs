@@ -274,6 +274,38 @@ impl Client {
         self.data(call).await
     }
 
+    /// A create whose JSON body is already serialized: `POST /v3/videos`,
+    /// or `POST /v3/templates/{template_id}` with a template. The run
+    /// engine holds each body as the bytes planning hashed (a fraction of
+    /// the request tree's memory) and sends exactly those. Returns the
+    /// video id.
+    pub async fn create_serialized(
+        &self,
+        template_id: Option<&str>,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+        retry: RetryPolicy,
+    ) -> Result<String, Error> {
+        let path = match template_id {
+            Some(t) => format!("/v3/templates/{}", segment(t)?),
+            None => "/v3/videos".into(),
+        };
+        let call = Call {
+            method: Method::POST,
+            path,
+            query: Vec::new(),
+            body: Some(body.to_vec()),
+            content_type: None,
+            idempotency_key,
+            retry,
+            timeout: None,
+        };
+        match template_id {
+            Some(_) => self.data::<VideoDetail>(call).await.map(|v| v.id),
+            None => self.data::<CreatedVideo>(call).await.map(|v| v.video_id),
+        }
+    }
+
     /// `GET /v3/videos/{id}`: status, fresh presigned URLs, failure details.
     pub async fn get_video(&self, video_id: &str) -> Result<VideoDetail, Error> {
         self.data(self.get(format!("/v3/videos/{}", segment(video_id)?), Vec::new())).await
