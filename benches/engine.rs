@@ -350,13 +350,18 @@ async fn campaign(s: &Scenario, url: &str, stats: impl Fn() -> SimStats) -> Meas
     let samples = sampler.join().unwrap();
     if !samples.is_empty() {
         let at = |q: usize| samples[(samples.len() - 1) * q / 4];
+        let (peak_at, peak) = samples
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, 0.0), |m, (i, v)| if v > m.1 { (i, v) } else { m });
         println!(
-            "RSS through the run: {:.0} / {:.0} / {:.0} / {:.0} MB at 1/4, 1/2, 3/4, end; max sampled {:.0} MB",
+            "RSS through the run: {:.0} / {:.0} / {:.0} / {:.0} MB at 1/4, 1/2, 3/4, end; max sampled {peak:.0} MB, {:.1} s into the run",
             at(1),
             at(2),
             at(3),
             at(4),
-            samples.iter().cloned().fold(0.0, f64::max)
+            peak_at as f64 * 0.5
         );
     }
     assert_eq!(
