@@ -85,8 +85,7 @@ pub fn idempotency_key_gen(campaign: &str, key: &str, hash: &str, generation: u3
 /// in flight across an upgrade (HeyGen would bill the resubmission). ASCII
 /// letters and digits, common Latin accents folded, the rest a `-`.
 fn campaign_slug_v1(campaign: &str) -> String {
-    let mut out = String::new();
-    let mut dash = false;
+    let mut w = crate::slug::Words::with_capacity(campaign.len().min(72));
     for c in campaign.chars() {
         let folded: &str = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
@@ -107,23 +106,12 @@ fn campaign_slug_v1(campaign: &str) -> String {
         };
         let mut one = [0u8; 4];
         let chars = if folded.is_empty() { &*c.encode_utf8(&mut one) } else { folded };
-        for c in chars.chars() {
-            if c.is_ascii_alphanumeric() {
-                if dash && !out.is_empty() {
-                    out.push('-');
-                }
-                dash = false;
-                out.push(c.to_ascii_lowercase());
-            } else {
-                dash = true;
-            }
-        }
-        if out.len() >= 64 {
+        chars.chars().for_each(|c| w.push(c));
+        if w.len() >= 64 {
             break;
         }
     }
-    out.truncate(64);
-    out
+    w.into_truncated(64)
 }
 
 /// What a run would do with a row.
@@ -375,6 +363,9 @@ mod tests {
         assert!(k.starts_with("rf:spring-onboarding:"));
         assert_eq!(k, idempotency_key("Spring Onboarding!", "ada@example.com", &"ab".repeat(32)));
         assert_ne!(k, idempotency_key("Spring Onboarding!", "bob@example.com", &"ab".repeat(32)));
+        // The campaign part is frozen: accents folded, other scripts a `-`.
+        assert_eq!(campaign_slug_v1("José's Été — Москва 2026"), "jose-s-ete-2026");
+        assert_eq!(campaign_slug_v1(&"Ærø ".repeat(40)).len(), 64);
     }
 }
 

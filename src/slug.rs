@@ -15,39 +15,67 @@ const MAX_LEN: usize = 80;
 /// Cyrillic, CJK or Arabic do not all slug to `""` and collide. Case is
 /// folded: `ADA` and `ada` give the same slug (see [`differs_only_by_case`]).
 pub fn slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_LEN + 8));
-    let mut dash = false;
-    let mut push = |c: char, out: &mut String| {
-        if c.is_ascii_alphanumeric() {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c.to_ascii_lowercase());
-        } else {
-            dash = true;
-        }
-    };
+    let mut w = Words::with_capacity(s.len().min(MAX_LEN + 8));
     for c in s.chars() {
         if c.is_ascii() {
-            push(c, &mut out);
+            w.push(c);
         } else {
             // A transliteration is a word of its own (`北京` → `bei jing`);
             // `None` (emoji and other symbols) separates words.
             match deunicode::deunicode_char(c) {
-                Some(t) => t.chars().for_each(|c| push(c, &mut out)),
-                None => push(' ', &mut out),
+                Some(t) => t.chars().for_each(|c| w.push(c)),
+                None => w.push(' '),
             }
         }
-        if out.len() >= MAX_LEN {
+        if w.len() >= MAX_LEN {
             break;
         }
     }
-    out.truncate(MAX_LEN);
+    let mut out = w.into_truncated(MAX_LEN);
     while out.ends_with('-') {
         out.pop();
     }
     out
+}
+
+/// Lower-case ASCII letters and digits, one `-` wherever anything else
+/// came between them (never leading): the core of every slug reelflow
+/// makes, including the frozen one in Idempotency-Keys.
+pub(crate) struct Words {
+    out: String,
+    dash: bool,
+}
+
+impl Words {
+    /// An empty slug with room for `n` bytes.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Words { out: String::with_capacity(n), dash: false }
+    }
+
+    /// Adds one character: kept (lower-cased) if ASCII alphanumeric, else
+    /// a word break.
+    pub(crate) fn push(&mut self, c: char) {
+        if c.is_ascii_alphanumeric() {
+            if self.dash && !self.out.is_empty() {
+                self.out.push('-');
+            }
+            self.dash = false;
+            self.out.push(c.to_ascii_lowercase());
+        } else {
+            self.dash = true;
+        }
+    }
+
+    /// Bytes so far.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The slug, cut to `max` bytes (all ASCII, so any cut is a boundary).
+    pub(crate) fn into_truncated(mut self, max: usize) -> String {
+        self.out.truncate(max);
+        self.out
+    }
 }
 
 /// Why two different texts gave the same slug, for diagnostics: `None` when
