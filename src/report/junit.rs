@@ -10,23 +10,18 @@ use std::fmt::Write;
 use super::model::{hint, render_secs};
 use crate::results::{EntryStatus, ResultsFile};
 
-/// Escapes text for XML content and attributes, dropping characters XML
-/// 1.0 cannot carry at all (C0 controls other than tab and line ends).
+/// Escapes text for XML content and attributes (the HTML escapes are
+/// XML's too), dropping characters XML 1.0 cannot carry at all (C0
+/// controls other than tab and line ends).
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
+    let carried = |c: &char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || !((*c as u32) < 0x20 || *c == '\u{FFFE}' || *c == '\u{FFFF}')
+    };
+    if s.chars().all(|c| carried(&c)) {
+        return super::html::escape(s);
     }
-    out
+    super::html::escape(&s.chars().filter(carried).collect::<String>())
 }
 
 /// The JUnit XML for a results file.
@@ -118,6 +113,15 @@ pub fn render(results: &ResultsFile) -> String {
 mod tests {
     use super::*;
     use crate::results::{Entry, EntryError};
+
+    #[test]
+    fn escapes_markup_and_drops_what_xml_cannot_carry() {
+        assert_eq!(
+            xml_escape("O'Neil & <Co>\t\u{1}\u{FFFF}\"x\""),
+            "O&#39;Neil &amp; &lt;Co&gt;\t&quot;x&quot;"
+        );
+        assert_eq!(xml_escape("plain"), "plain");
+    }
 
     #[test]
     fn one_case_per_row_with_failures_carrying_the_error() {
