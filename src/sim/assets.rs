@@ -115,10 +115,8 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s2 = s.clone();
     let h2 = headers.clone();
-    let who = caller.0.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |w, _| {
+    with_idempotency(&s, &caller, &headers, "POST /v3/assets".into(), move |w, s2, who, _| {
         let (_, ctype, bytes) = file_part(&h2, &body)?;
         if bytes.len() > MULTIPART_MAX {
             return Err(ApiFault::invalid(
@@ -129,10 +127,10 @@ async fn create(
         if bytes.is_empty() {
             return Err(ApiFault::invalid("file", "'file' must not be empty."));
         }
-        let id = new_asset(w, &s2, &who, &ctype, bytes.len() as u64, true);
+        let id = new_asset(w, s2, who, &ctype, bytes.len() as u64, true);
         Ok(json!({
             "asset_id": id,
-            "url": asset_url(&s2, &id),
+            "url": asset_url(s2, &id),
             "mime_type": ctype,
             "size_bytes": bytes.len(),
         }))
@@ -146,24 +144,31 @@ async fn direct(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s2 = s.clone();
-    let who = caller.0.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/assets/direct-uploads".into(), move |w, _| {
-        let req: CreateDirectUpload = parse_body(&body, "body")?;
-        if req.size_bytes == 0 {
-            return Err(ApiFault::invalid("size_bytes", "'size_bytes' must be greater than 0."));
-        }
-        let id = new_asset(w, &s2, &who, &req.content_type, req.size_bytes, false);
-        let base = s2.config.public_base.as_deref().unwrap_or("");
-        Ok(json!({
-            "asset_id": id,
-            "upload_url": format!("{base}/_sim/uploads/{id}?X-Sim-Signature=1"),
-            "upload_headers": {"Content-Type": req.content_type},
-            "expires_in_seconds": 3600,
-            "max_bytes": req.size_bytes,
-            "status": "pending_upload",
-        }))
-    })
+    with_idempotency(
+        &s,
+        &caller,
+        &headers,
+        "POST /v3/assets/direct-uploads".into(),
+        move |w, s2, who, _| {
+            let req: CreateDirectUpload = parse_body(&body, "body")?;
+            if req.size_bytes == 0 {
+                return Err(ApiFault::invalid(
+                    "size_bytes",
+                    "'size_bytes' must be greater than 0.",
+                ));
+            }
+            let id = new_asset(w, s2, who, &req.content_type, req.size_bytes, false);
+            let base = s2.config.public_base.as_deref().unwrap_or("");
+            Ok(json!({
+                "asset_id": id,
+                "upload_url": format!("{base}/_sim/uploads/{id}?X-Sim-Signature=1"),
+                "upload_headers": {"Content-Type": req.content_type},
+                "expires_in_seconds": 3600,
+                "max_bytes": req.size_bytes,
+                "status": "pending_upload",
+            }))
+        },
+    )
     .await
 }
 

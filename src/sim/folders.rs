@@ -31,9 +31,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = caller.0.clone();
-    let s2 = s.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/folders".into(), move |w, _| {
+    with_idempotency(&s, &caller, &headers, "POST /v3/folders".into(), move |w, s2, who, _| {
         let req: CreateFolder = parse_body(&body, "body")?;
         let n = req.name.chars().count();
         if req.name.trim().is_empty() || n > 256 {
@@ -48,7 +46,7 @@ async fn create(
         }
         let parent = req.parent_id.clone().filter(|p| !p.is_empty());
         if let Some(p) = &parent
-            && !w.folders.get(p).is_some_and(|f| f.usable_by(&who))
+            && !w.folders.get(p).is_some_and(|f| f.usable_by(who))
         {
             return Err(ApiFault::new(
                 StatusCode::NOT_FOUND,
@@ -61,7 +59,7 @@ async fn create(
         let at = s2.now() as i64;
         let folder = SimFolder {
             id,
-            owner: who.clone(),
+            owner: who.to_owned(),
             seq,
             name: req.name,
             kind,

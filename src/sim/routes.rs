@@ -566,7 +566,9 @@ pub(super) async fn with_idempotency(
     caller: &Caller,
     headers: &HeaderMap,
     scope_prefix: String,
-    process: impl FnOnce(&mut Inner, Option<&str>) -> Result<Value, ApiFault> + Send + 'static,
+    process: impl FnOnce(&mut Inner, &Shared, &str, Option<&str>) -> Result<Value, ApiFault>
+    + Send
+    + 'static,
 ) -> Response {
     let key = match idempotency_key(headers) {
         Ok(k) => k,
@@ -594,7 +596,7 @@ pub(super) async fn with_idempotency(
             let f = world_unavailable();
             (f.status, f.body())
         } else {
-            match process(&mut w, key.as_deref()) {
+            match process(&mut w, &state, &who, key.as_deref()) {
                 Ok(data) => (StatusCode::OK, json!({ "data": data })),
                 Err(f) => (f.status, f.body()),
             }
@@ -665,16 +667,14 @@ async fn create_video(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s2 = s.clone();
-    let who = caller.0.clone();
-    with_idempotency(&s, &caller, &headers, "POST /v3/videos".into(), move |w, key| {
+    with_idempotency(&s, &caller, &headers, "POST /v3/videos".into(), move |w, s2, who, key| {
         let req = CreateVideoRequest::from_value(parse_json(&body)?)
             .map_err(|e| ApiFault::invalid(e.param, e.message))?;
         if let Some(v) = rules::check_create(&req).into_iter().next() {
             return Err(ApiFault::invalid(v.param, v.message));
         }
-        check_catalog_refs(&s2, &req)?;
-        let folder_id = check_folder(w, &who, create_folder_id(&req))?;
+        check_catalog_refs(s2, &req)?;
+        let folder_id = check_folder(w, who, create_folder_id(&req))?;
         let est = pricing::estimate_create(&req, &|id| s2.catalog.look(id).map(|l| l.avatar_type.clone()));
         let script = collect_script(&req);
         let caption = req.caption().cloned();
@@ -687,7 +687,7 @@ async fn create_video(
             script,
             folder_id,
         };
-        let video = admit(&s2, w, &who, key, spec)?;
+        let video = admit(s2, w, who, key, spec)?;
         Ok(json!({"video_id": video, "status": "waiting", "output_format": req.output_format().extension()}))
     })
     .await
@@ -882,15 +882,13 @@ async fn generate_from_template(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s2 = s.clone();
-    let who = caller.0.clone();
     let tid = template_id.clone();
     with_idempotency(
         &s,
         &caller,
         &headers,
         format!("POST /v3/templates/{template_id}"),
-        move |w, key| {
+        move |w, s2, who, key| {
             let Some(template) = s2.catalog.template(&tid) else {
                 return Err(ApiFault::new(
                     StatusCode::NOT_FOUND,
@@ -902,8 +900,8 @@ async fn generate_from_template(
             if let Some(v) = rules::check_generate(&req).into_iter().next() {
                 return Err(ApiFault::invalid(v.param, v.message));
             }
-            check_template_vars(&s2, template, &req)?;
-            let folder_id = check_folder(w, &who, req.folder_id.as_deref())?;
+            check_template_vars(s2, template, &req)?;
+            let folder_id = check_folder(w, who, req.folder_id.as_deref())?;
             let est = pricing::estimate_template(&req, template.scenes.len());
             let script = req
                 .variables
@@ -924,10 +922,10 @@ async fn generate_from_template(
                 script,
                 folder_id,
             };
-            let id = admit(&s2, w, &who, key, spec)?;
-            let account = w.accounts.get(&who).expect("admitted above");
+            let id = admit(s2, w, who, key, spec)?;
+            let account = w.accounts.get(who).expect("admitted above");
             let video = account.video(&id).expect("admitted above");
-            Ok(video_json(&s2, video, s2.now()))
+            Ok(video_json(s2, video, s2.now()))
         },
     )
     .await
